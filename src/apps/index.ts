@@ -1,0 +1,7 @@
+import type { AppManifest } from '../platform/app.ts';
+
+/**
+ * Every app that exists, in mount order. An app adds itself here with one import; the
+ * platform never imports an app anywhere else.
+ */
+export const ALL_APPS: readonly AppManifest[] = [];

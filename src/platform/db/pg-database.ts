@@ -1,0 +1,114 @@
+import { Kysely, PostgresDialect } from 'kysely';
+import pg from 'pg';
+import type { QueryResult, QueryResultRow } from 'pg';
+import type { Logger } from 'pino';
+import type { AnyTables, Database, DatabaseKind, Queryable } from './port.ts';
+
+/** SQLSTATEs worth retrying a whole transaction for (serialization failure, deadlock). */
+const RETRYABLE = new Set(['40001', '40P01']);
+const MAX_ATTEMPTS = 5;
+
+/** Parses int8 and numeric as JS numbers (the values here are counts and measurements, not money). */
+export const typeParsers: pg.CustomTypesConfig = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') => {
+    if (oid === 20 || oid === 1700) return (v: string) => Number(v);
+    // pg's own parser table is typed `any`; every entry is a (text) => value function.
+    // eslint-disable-next-line @typescript-eslint/no-unsafe-assignment
+    const parse: (value: string) => unknown =
+      format === 'binary' ? pg.types.getTypeParser(oid, 'binary') : pg.types.getTypeParser(oid, 'text');
+    return parse;
+  }) as pg.CustomTypesConfig['getTypeParser'],
+};
+
+export interface ListenBackend {
+  listen(channel: string, handler: (payload: string) => void): Promise<() => Promise<void>>;
+  close(): Promise<void>;
+}
+
+/** A Database over any `pg.Pool`; `listener` supplies LISTEN (PGlite and PostgreSQL differ there). */
+export class PgDatabase implements Database {
+  readonly kind: DatabaseKind;
+  readonly kysely: Kysely<AnyTables>;
+  readonly pool: pg.Pool;
+  private readonly listener: ListenBackend;
+  private readonly onClose: () => Promise<void>;
+  private readonly log: Logger;
+
+  constructor(opts: {
+    kind: DatabaseKind;
+    pool: pg.Pool;
+    listener: ListenBackend;
+    log: Logger;
+    onClose?: () => Promise<void>;
+  }) {
+    this.kind = opts.kind;
+    this.pool = opts.pool;
+    this.listener = opts.listener;
+    this.log = opts.log;
+    this.onClose = opts.onClose ?? (async () => {});
+    this.kysely = new Kysely<AnyTables>({ dialect: new PostgresDialect({ pool: this.pool }) });
+  }
+
+  query<R extends QueryResultRow = QueryResultRow>(
+    text: string,
+    params?: unknown[],
+  ): Promise<QueryResult<R>> {
+    return this.pool.query<R>(text, params);
+  }
+
+  async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      const client = await this.pool.connect();
+      try {
+        await client.query('BEGIN');
+        const result = await fn(client);
+        await client.query('COMMIT');
+        return result;
+      } catch (e) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        const code = (e as { code?: string }).code;
+        if (code !== undefined && RETRYABLE.has(code) && attempt < MAX_ATTEMPTS) {
+          const delay = Math.min(1000, 10 * 2 ** attempt) * (0.5 + Math.random());
+          this.log.debug({ code, attempt, delay }, 'retrying transaction');
+          await new Promise((r) => setTimeout(r, delay));
+          continue;
+        }
+        throw e;
+      } finally {
+        client.release();
+      }
+    }
+  }
+
+  listen(channel: string, handler: (payload: string) => void) {
+    return this.listener.listen(channel, handler);
+  }
+
+  async notify(channel: string, payload: string): Promise<void> {
+    await this.pool.query('SELECT pg_notify($1, $2)', [channel, payload]);
+  }
+
+  async ping(): Promise<number> {
+    const t0 = performance.now();
+    await this.pool.query('SELECT 1');
+    return performance.now() - t0;
+  }
+
+  poolStats() {
+    return { total: this.pool.totalCount, idle: this.pool.idleCount, waiting: this.pool.waitingCount };
+  }
+
+  private closing: Promise<void> | null = null;
+
+  /** Closes the pool, the listener and (PGlite) the engine; safe to call more than once. */
+  close(): Promise<void> {
+    this.closing ??= this.closeOnce();
+    return this.closing;
+  }
+
+  private async closeOnce(): Promise<void> {
+    await this.listener.close();
+    await this.kysely.destroy(); // ends the pool
+    await this.onClose();
+  }
+}

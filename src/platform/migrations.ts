@@ -1,0 +1,7 @@
+import type { Migration } from './db/migrate.ts';
+
+/**
+ * The platform's own schema (accounts, objects, jobs, live events ...). Each part appends its
+ * migrations here in id order; ids are never reused or edited once released.
+ */
+export const PLATFORM_MIGRATIONS: readonly Migration[] = [];

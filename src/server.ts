@@ -1,0 +1,179 @@
+/**
+ * The composition root: builds every platform part once from the configuration, mounts the
+ * selected apps and owns the order of start and shutdown.
+ */
+import path from 'node:path';
+import { readFileSync } from 'node:fs';
+import type { Logger } from 'pino';
+import type { Config } from './config.ts';
+import { ConfigError } from './config.ts';
+import { ALL_APPS } from './apps/index.ts';
+import type { AppManifest, Http, Platform, Stoppable } from './platform/app.ts';
+import { lockDataDir, type DataDirLock } from './platform/data-dir-lock.ts';
+import { runMigrations, type MigrationSet } from './platform/db/migrate.ts';
+import type { PgDatabase } from './platform/db/pg-database.ts';
+import { openPglite } from './platform/db/pglite.ts';
+import { openPostgres } from './platform/db/postgres.ts';
+import { createHttp } from './platform/http/create-http.ts';
+import { registerPlatformRoutes } from './platform/http/platform-routes.ts';
+import { createMetrics } from './platform/metrics.ts';
+import { PLATFORM_MIGRATIONS } from './platform/migrations.ts';
+import { Readiness } from './platform/readiness.ts';
+
+export const VERSION = (
+  JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
+
+/** Picks the apps named in `APPS` (all when unset); an unknown name is a configuration error. */
+export function selectApps(config: Config, available: readonly AppManifest[] = ALL_APPS): AppManifest[] {
+  if (config.apps === null) return [...available];
+  const unknown = config.apps.filter((n) => !available.some((a) => a.name === n));
+  if (unknown.length > 0) {
+    const known = available.map((a) => a.name).join(', ') || 'none yet';
+    throw new ConfigError([`APPS: unknown app '${unknown.join("', '")}' (known: ${known})`]);
+  }
+  return available.filter((a) => config.apps?.includes(a.name));
+}
+
+export function migrationSets(apps: readonly AppManifest[]): MigrationSet[] {
+  return [
+    { owner: 'platform', migrations: PLATFORM_MIGRATIONS },
+    ...apps.map((a) => ({ owner: a.name, migrations: a.migrations })),
+  ];
+}
+
+/** Raised when a part cannot start; `variable` names the setting to look at. */
+export class StartupError extends Error {
+  readonly variable: string | undefined;
+  constructor(message: string, variable?: string, cause?: unknown) {
+    super(message, { cause });
+    this.name = 'StartupError';
+    this.variable = variable;
+  }
+}
+
+export interface Core extends Platform, Stoppable {
+  readonly apps: AppManifest[];
+  readonly db: PgDatabase;
+}
+
+/**
+ * Opens the database (embedded or PostgreSQL) and runs migrations: what `serve`, `worker`,
+ * `migrate` and app commands all need.
+ */
+export interface CoreOptions {
+  /** Run migrations at open (default true). */
+  migrate?: boolean;
+  /** A database opened by the caller (tests); it is closed with the core. */
+  db?: PgDatabase;
+}
+
+export async function openCore(config: Config, log: Logger, opts: CoreOptions = {}): Promise<Core> {
+  const apps = selectApps(config);
+  let lock: DataDirLock | null = null;
+  let db: PgDatabase;
+  if (opts.db) {
+    db = opts.db;
+  } else if (config.database.url === null) {
+    lock = lockDataDir(config.dataDir);
+    try {
+      db = await openPglite({ dataDir: path.join(config.dataDir, 'pg'), log });
+    } catch (e) {
+      lock.release();
+      throw new StartupError(
+        `cannot open the embedded database in ${config.dataDir}/pg: ${(e as Error).message}`,
+        'DATA_DIR',
+        e,
+      );
+    }
+  } else {
+    try {
+      db = await openPostgres({
+        url: config.database.url,
+        poolMax: config.database.poolMax,
+        statementTimeoutMs: config.database.statementTimeoutMs,
+        log,
+      });
+    } catch (e) {
+      throw new StartupError(`cannot connect to PostgreSQL: ${(e as Error).message}`, 'DATABASE_URL', e);
+    }
+  }
+  const close = async () => {
+    await db.close();
+    lock?.release();
+  };
+  try {
+    if (opts.migrate !== false) await runMigrations(db, migrationSets(apps), log);
+  } catch (e) {
+    await close();
+    throw e;
+  }
+  const readiness = new Readiness();
+  readiness.register('database', () => db.ping());
+  const metrics = createMetrics(db);
+  return { config, log, db, metrics, readiness, apps, stop: close };
+}
+
+export interface Server extends Stoppable {
+  readonly http: Http;
+  readonly core: Core;
+  /** The address the API listens on, e.g. `http://127.0.0.1:8000`. */
+  readonly url: string;
+}
+
+/** Builds and starts everything `conflux serve` runs. */
+export async function startServer(config: Config, log: Logger, opts: CoreOptions = {}): Promise<Server> {
+  const core = await openCore(config, log, opts);
+  const background: Stoppable[] = [];
+  let http: Http | undefined;
+  const stop = async () => {
+    // Order: stop taking requests (and drain them), stop background work, close clients.
+    if (http) await http.close();
+    for (const b of background.reverse())
+      await b.stop().catch((e: unknown) => log.error({ err: e }, 'stop failed'));
+    await core.stop();
+  };
+  try {
+    http = await createHttp({ log, metrics: core.metrics, version: VERSION });
+    registerPlatformRoutes(http, { readiness: core.readiness, metrics: core.metrics });
+    for (const app of core.apps) {
+      if (app.routes)
+        await http.register(async (scope) => app.routes?.(scope as Http, core), { prefix: app.prefix });
+    }
+    await http.ready();
+    for (const app of core.apps) {
+      const started = await app.start?.(core);
+      if (started) background.push(started);
+    }
+    try {
+      await http.listen({ host: config.host, port: config.port });
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EADDRINUSE') {
+        throw new StartupError(
+          `port ${config.port} on ${config.host} is already in use; set PORT to a free port`,
+          'PORT',
+          e,
+        );
+      }
+      if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') {
+        throw new StartupError(`cannot listen on ${config.host}: no such local address`, 'HOST', e);
+      }
+      if (code === 'EACCES') {
+        throw new StartupError(
+          `not allowed to listen on port ${config.port}; use a port above 1023`,
+          'PORT',
+          e,
+        );
+      }
+      throw e;
+    }
+  } catch (e) {
+    await stop().catch(() => undefined);
+    throw e;
+  }
+  const addr = http.server.address();
+  const port = typeof addr === 'object' && addr !== null ? addr.port : config.port;
+  const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
+  return { http, core, url: `http://${host}:${port}`, stop };
+}

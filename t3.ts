@@ -1,0 +1,10 @@
+import { PGlite } from '@electric-sql/pglite';
+let t0 = performance.now();
+const lite = await PGlite.create('memory://');
+console.log('mem create', performance.now() - t0);
+t0 = performance.now();
+const blob = await lite.dumpDataDir('none');
+console.log('dump', performance.now() - t0, blob.size);
+t0 = performance.now();
+const l2 = await PGlite.create({ dataDir: 'memory://', loadDataDir: blob });
+console.log('load', performance.now() - t0, (await l2.query('select 1 as x')).rows);

@@ -1,0 +1,45 @@
+/**
+ * Starts a whole Conflux server for a test, on a free port and a fresh database, and returns
+ * it with an `inject` shortcut. Close it with `stop()` in `afterAll`.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import { loadConfig } from '../../src/config.ts';
+import { startServer, type Server } from '../../src/server.ts';
+import { freshDatabase, silentLog, type Backend } from './db.ts';
+
+export interface TestServer extends Server {
+  dataDir: string;
+  databaseUrl: string | null;
+}
+
+export async function startTestServer(
+  backend: Backend,
+  env: Record<string, string> = {},
+  log: Logger = silentLog,
+): Promise<TestServer> {
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'conflux-test-'));
+  const fresh = await freshDatabase(backend);
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    HOST: '127.0.0.1',
+    PORT: '0',
+    DATA_DIR: dataDir,
+    LOG_LEVEL: 'silent',
+    ...(fresh.url ? { DATABASE_URL: fresh.url } : {}),
+    ...env,
+  });
+  const server = await startServer(config, log, { db: fresh.db });
+  return {
+    ...server,
+    dataDir,
+    databaseUrl: fresh.url,
+    async stop() {
+      await server.stop();
+      await fresh.dispose();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
