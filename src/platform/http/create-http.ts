@@ -3,6 +3,7 @@ import Fastify from 'fastify';
 import type { FastifyError } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
+import websocket from '@fastify/websocket';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Logger } from 'pino';
 import type { Http } from '../app.ts';
@@ -96,6 +97,8 @@ export async function createHttp(opts: HttpOptions): Promise<Http> {
     },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
+  // WebSocket routes (`{ websocket: true }`) for the live channel and app sockets.
+  await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
   app.get('/openapi.json', { config: { auth: 'public' }, schema: { hide: true } }, async () => app.swagger());
 
   return app as unknown as Http;

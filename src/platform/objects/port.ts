@@ -1,0 +1,60 @@
+/**
+ * Object storage: the embedded store (files under DATA_DIR/objects, URLs signed by the server)
+ * or any S3 API. Keys are `<username>/<object name>`. Implementations map their own errors onto
+ * this contract: a missing object is `null` from `head`/`open` and a no-op for `delete`.
+ */
+import type { Readable } from 'node:stream';
+import type { Queryable } from '../db/port.ts';
+
+export interface ObjectInfo {
+  key: string;
+  size: number;
+  etag: string;
+  lastModified: Date;
+  contentType?: string;
+}
+
+export interface PresignedUrl {
+  url: string;
+  /** Seconds the URL stays valid, true to the URL itself. */
+  expiresIn: number;
+}
+
+export interface ObjectStore {
+  readonly bucket: string;
+  head(key: string): Promise<ObjectInfo | null>;
+  /** Streams the object; `null` when absent. The caller must consume or destroy the stream. */
+  open(key: string): Promise<Readable | null>;
+  put(
+    key: string,
+    body: Buffer | Readable,
+    opts?: { contentType?: string; size?: number },
+  ): Promise<ObjectInfo>;
+  delete(key: string): Promise<void>;
+  /** Every object under `prefix` (all pages). */
+  list(prefix: string): Promise<ObjectInfo[]>;
+  presignUpload(key: string, expiresIn: number): Promise<PresignedUrl>;
+  presignDownload(key: string, expiresIn: number): Promise<PresignedUrl>;
+}
+
+/** One new object version, as every source (store, webhook, rescan) reports it. */
+export interface ObjectEvent {
+  bucket: string;
+  key: string;
+  size: number;
+  etag: string;
+}
+
+export interface ObjectEvents {
+  /**
+   * Calls `handler` once per new object version whose key `filter` accepts, however many
+   * sources announce it and across restarts. The handler runs inside the transaction that
+   * records the version as seen, so work it enqueues with `tx` commits atomically with that
+   * record; if it throws, the version stays unseen and a later announcement or rescan retries it.
+   */
+  subscribe(
+    name: string,
+    filter: (key: string) => boolean,
+    handler: (event: ObjectEvent, tx: Queryable) => Promise<void>,
+  ): void;
+}
