@@ -15,6 +15,7 @@ import type { PgDatabase } from './platform/db/pg-database.ts';
 import { openPglite } from './platform/db/pglite.ts';
 import { openPostgres } from './platform/db/postgres.ts';
 import { createHttp } from './platform/http/create-http.ts';
+import { openKv, ValkeyKv, type KeyValueStore } from './platform/kv/index.ts';
 import { openLive, type Live } from './platform/live/index.ts';
 import type { LiveHub } from './platform/live/channel.ts';
 import { registerPlatformRoutes } from './platform/http/platform-routes.ts';
@@ -116,18 +117,39 @@ export async function openCore(config: Config, log: Logger, opts: CoreOptions = 
   const readiness = new Readiness();
   readiness.register('database', () => db.ping());
   const metrics = createMetrics(db);
+  let kv: KeyValueStore;
+  try {
+    kv = await openKv(config, log);
+  } catch (e) {
+    await close();
+    throw new StartupError(`cannot connect to Valkey: ${(e as Error).message}`, 'VALKEY_URL', e);
+  }
+  if (kv.kind === 'valkey') readiness.register('valkey', () => kv.ping());
   let live: Live;
   try {
-    live = await openLive({ config, db, log, metrics });
+    live = await openLive({ config, db, log, metrics, valkey: kv instanceof ValkeyKv ? kv.client : null });
   } catch (e) {
+    await kv.close();
     await close();
     throw new StartupError(`cannot start the live channel: ${(e as Error).message}`, 'LIVE_FANOUT', e);
   }
   const stop = async () => {
     await live.stop().catch((e: unknown) => log.error({ err: e }, 'stopping the live channel failed'));
+    await kv.close().catch((e: unknown) => log.error({ err: e }, 'closing the key-value store failed'));
     await close();
   };
-  return { config, log, db, metrics, readiness, apps, live: live.hub, liveRoutes: live.registerRoutes, stop };
+  return {
+    config,
+    log,
+    db,
+    metrics,
+    readiness,
+    apps,
+    kv,
+    live: live.hub,
+    liveRoutes: live.registerRoutes,
+    stop,
+  };
 }
 
 export interface Server extends Stoppable {
