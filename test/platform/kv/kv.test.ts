@@ -26,8 +26,9 @@ describe.each(stores)('key-value store: %s', (_name, open) => {
   });
   afterAll(async () => {
     if (kv instanceof ValkeyKv) {
-      const keys = await kv.client.keys(`${kv.prefix}*`);
-      if (keys.length > 0) await kv.client.del(...keys.map((k) => k.slice(kv.prefix.length)));
+      const { client, prefix } = kv;
+      const keys = await client.keys(`${prefix}*`);
+      if (keys.length > 0) await client.del(...keys.map((k) => k.slice(prefix.length)));
     }
     await kv.close();
   });
