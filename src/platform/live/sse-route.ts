@@ -2,6 +2,7 @@ import { Type } from 'typebox';
 import type { Http } from '../app.ts';
 import { badRequest } from '../errors.ts';
 import { LiveSession } from './session.ts';
+import { isPattern } from './topics.ts';
 import type { LiveRouteDeps } from './ws-route.ts';
 
 const Query = Type.Object(
@@ -40,6 +41,8 @@ export function registerLiveSse(http: Http, deps: LiveRouteDeps) {
         .split(',')
         .map((t) => t.trim())
         .filter((t) => t !== '');
+      const bad = topics.find((t) => !isPattern(t));
+      if (bad !== undefined || topics.length === 0) throw badRequest(`not a topic pattern: '${bad ?? ''}'`);
       const header = req.headers['last-event-id'];
       let since = req.query.since;
       if (typeof header === 'string' && header !== '') {
