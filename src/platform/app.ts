@@ -18,6 +18,7 @@ import type { Database } from './db/port.ts';
 import type { Migration } from './db/migrate.ts';
 import type { Metrics } from './metrics.ts';
 import type { Readiness } from './readiness.ts';
+import type { AuthService } from './auth/service.ts';
 
 /** Fastify with TypeBox route schemas: request types come from the schemas. */
 export type Http = FastifyInstance<
@@ -54,6 +55,8 @@ export interface Platform {
   readonly db: Database;
   readonly metrics: Metrics;
   readonly readiness: Readiness;
+  /** Accounts, tokens and API keys (e.g. MQTT checks device keys with `auth.verifyApiKey`). */
+  readonly auth: AuthService;
 }
 
 export interface AppManifest {
