@@ -22,6 +22,12 @@ import {
   type RouteEntry,
 } from './platform/auth/index.ts';
 import { createHttp } from './platform/http/create-http.ts';
+import {
+  FsStore,
+  createObjects,
+  registerObjectRoutes,
+  type ObjectEventHub,
+} from './platform/objects/index.ts';
 import { registerPlatformRoutes } from './platform/http/platform-routes.ts';
 import { createMetrics } from './platform/metrics.ts';
 import { PLATFORM_MIGRATIONS } from './platform/migrations.ts';
@@ -62,6 +68,8 @@ export class StartupError extends Error {
 export interface Core extends Platform, Stoppable {
   readonly apps: AppManifest[];
   readonly db: PgDatabase;
+  /** The event hub behind `objectEvents`: the webhook and the rescan announce through it. */
+  readonly objectEvents: ObjectEventHub;
 }
 
 /**
@@ -118,8 +126,10 @@ export async function openCore(config: Config, log: Logger, opts: CoreOptions = 
   const readiness = new Readiness();
   readiness.register('database', () => db.ping());
   const metrics = createMetrics(db);
-  const { auth } = createAuth(config, db, log);
-  return { config, log, db, metrics, readiness, auth, apps, stop: close };
+  const { auth, jwtSecret } = createAuth(config, db, log);
+  const { store: objects, events: objectEvents } = createObjects(config, db, log, jwtSecret);
+  readiness.register('objects', () => objects.ready());
+  return { config, log, db, metrics, readiness, auth, objects, objectEvents, apps, stop: close };
 }
 
 export interface Server extends Stoppable {
@@ -150,6 +160,7 @@ export async function startServer(config: Config, log: Logger, opts: CoreOptions
     routes = installAuth(http, core.auth);
     registerPlatformRoutes(http, { readiness: core.readiness, metrics: core.metrics });
     registerAuthRoutes(http, core.auth);
+    await registerObjectRoutes(http, { store: core.objects, events: core.objectEvents }, config);
     for (const app of core.apps) {
       if (app.routes)
         await http.register(async (scope) => app.routes?.(scope as Http, core), { prefix: app.prefix });
@@ -189,5 +200,9 @@ export async function startServer(config: Config, log: Logger, opts: CoreOptions
   const addr = http.server.address();
   const port = typeof addr === 'object' && addr !== null ? addr.port : config.port;
   const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
-  return { http, core, url: `http://${host}:${port}`, routes, stop };
+  const url = `http://${host}:${port}`;
+  // The embedded store's URLs point here unless PUBLIC_URL says how clients reach us.
+  if (core.objects instanceof FsStore && config.objects.publicUrl === null) core.objects.baseUrl = url;
+  background.push(core.objectEvents.startRescans(config.objects.rescanIntervalSeconds));
+  return { http, core, url, routes, stop };
 }
