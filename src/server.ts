@@ -14,10 +14,23 @@ import { runMigrations, type MigrationSet } from './platform/db/migrate.ts';
 import type { PgDatabase } from './platform/db/pg-database.ts';
 import { openPglite } from './platform/db/pglite.ts';
 import { openPostgres } from './platform/db/postgres.ts';
+import {
+  createAuth,
+  installAuth,
+  registerAuthRoutes,
+  warnAboutAuth,
+  type RouteEntry,
+} from './platform/auth/index.ts';
 import { createHttp } from './platform/http/create-http.ts';
 import { openKv, ValkeyKv, type KeyValueStore } from './platform/kv/index.ts';
 import { openLive, type Live } from './platform/live/index.ts';
 import type { LiveHub } from './platform/live/channel.ts';
+import {
+  FsStore,
+  createObjects,
+  registerObjectRoutes,
+  type ObjectEventHub,
+} from './platform/objects/index.ts';
 import { registerPlatformRoutes } from './platform/http/platform-routes.ts';
 import { createMetrics } from './platform/metrics.ts';
 import { PLATFORM_MIGRATIONS } from './platform/migrations.ts';
@@ -61,6 +74,8 @@ export interface Core extends Platform, Stoppable {
   readonly live: LiveHub;
   /** Mounts `/live` and `/live/sse`. */
   readonly liveRoutes: Live['registerRoutes'];
+  /** The event hub behind `objectEvents`: the webhook and the rescan announce through it. */
+  readonly objectEvents: ObjectEventHub;
 }
 
 /**
@@ -117,6 +132,9 @@ export async function openCore(config: Config, log: Logger, opts: CoreOptions = 
   const readiness = new Readiness();
   readiness.register('database', () => db.ping());
   const metrics = createMetrics(db);
+  const { auth, jwtSecret } = createAuth(config, db, log);
+  const { store: objects, events: objectEvents } = createObjects(config, db, log, jwtSecret);
+  readiness.register('objects', () => objects.ready());
   let kv: KeyValueStore;
   try {
     kv = await openKv(config, log);
@@ -145,6 +163,9 @@ export async function openCore(config: Config, log: Logger, opts: CoreOptions = 
     metrics,
     readiness,
     apps,
+    auth,
+    objects,
+    objectEvents,
     kv,
     live: live.hub,
     liveRoutes: live.registerRoutes,
@@ -157,13 +178,17 @@ export interface Server extends Stoppable {
   readonly core: Core;
   /** The address the API listens on, e.g. `http://127.0.0.1:8000`. */
   readonly url: string;
+  /** Every route with its declared auth (collected as routes were added). */
+  readonly routes: readonly RouteEntry[];
 }
 
 /** Builds and starts everything `conflux serve` runs. */
 export async function startServer(config: Config, log: Logger, opts: CoreOptions = {}): Promise<Server> {
   const core = await openCore(config, log, opts);
+  warnAboutAuth(config, log);
   const background: Stoppable[] = [];
   let http: Http | undefined;
+  let routes: RouteEntry[] = [];
   const stop = async () => {
     // Order: stop taking requests (and drain them), stop background work, close clients.
     if (http) await http.close();
@@ -173,8 +198,11 @@ export async function startServer(config: Config, log: Logger, opts: CoreOptions
   };
   try {
     http = await createHttp({ log, metrics: core.metrics, version: VERSION });
+    routes = installAuth(http, core.auth);
     registerPlatformRoutes(http, { readiness: core.readiness, metrics: core.metrics });
     core.liveRoutes(http);
+    registerAuthRoutes(http, core.auth);
+    await registerObjectRoutes(http, { store: core.objects, events: core.objectEvents }, config);
     for (const app of core.apps) {
       if (app.routes)
         await http.register(async (scope) => app.routes?.(scope as Http, core), { prefix: app.prefix });
@@ -214,5 +242,9 @@ export async function startServer(config: Config, log: Logger, opts: CoreOptions
   const addr = http.server.address();
   const port = typeof addr === 'object' && addr !== null ? addr.port : config.port;
   const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
-  return { http, core, url: `http://${host}:${port}`, stop };
+  const url = `http://${host}:${port}`;
+  // The embedded store's URLs point here unless PUBLIC_URL says how clients reach us.
+  if (core.objects instanceof FsStore && config.objects.publicUrl === null) core.objects.baseUrl = url;
+  background.push(core.objectEvents.startRescans(config.objects.rescanIntervalSeconds));
+  return { http, core, url, routes, stop };
 }
