@@ -2,6 +2,7 @@
  * One event per object version, whatever announces it: the embedded store after an upload,
  * the S3 webhook, the rescan — alone, in sequence or all at once — and across a restart.
  */
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ObjectEvent } from '../../../src/platform/objects/port.ts';
 import { ObjectEventHub } from '../../../src/platform/objects/events.ts';
@@ -199,6 +200,21 @@ describe.each(backends().flatMap((b) => (['fs', 's3'] as const).map((a) => [b, a
       expect(txt.statusCode).toBe(400);
       expect(txt.json()).toMatchObject({ accepted: 0, objects: [] });
     });
+
+    if (backend === 'postgres') {
+      it('rescans on one instance at a time (advisory lock)', async () => {
+        const other = new pg.Client({ connectionString: server.databaseUrl ?? '' });
+        await other.connect();
+        try {
+          await other.query('SELECT pg_advisory_lock($1)', [0x6f626a73]);
+          expect(await server.core.objectEvents.rescan()).toBeNull();
+          await other.query('SELECT pg_advisory_unlock($1)', [0x6f626a73]);
+          expect(await server.core.objectEvents.rescan()).toMatchObject({ announced: 0 });
+        } finally {
+          await other.end();
+        }
+      });
+    }
 
     if (adapter === 's3') {
       it('accepts the notification s3rver itself emits for a presigned upload', async () => {
