@@ -24,6 +24,8 @@ function bearerOf(req: FastifyRequest): string | null {
   }
   const query = req.query as Record<string, unknown> | undefined;
   const token = query?.access_token;
+  // Taken out of the query so that routes' strict query schemas do not refuse it.
+  if (query && 'access_token' in query) delete query.access_token;
   return typeof token === 'string' && token !== '' ? token : null;
 }
 

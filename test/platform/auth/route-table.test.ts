@@ -69,3 +69,29 @@ describe('route declarations', () => {
     expect(() => loadConfig(env, '/tmp')).toThrow(message);
   });
 });
+
+describe('AUTH_MODE=open', () => {
+  it('lets anonymous callers act as the local admin, and still honours tokens', async () => {
+    const server = await startTestServer('pglite', {
+      AUTH_MODE: 'open',
+      OBJECT_RESCAN_INTERVAL_SECONDS: '0',
+    });
+    try {
+      const me = await server.http.inject({ method: 'GET', url: '/auth/me' });
+      expect(me.json()).toMatchObject({ username: 'local', role: 'admin', via: 'open' });
+      const up = await server.http.inject({
+        method: 'POST',
+        url: '/storage/presign/upload?object_name=a.h5',
+      });
+      expect(up.json()).toMatchObject({ key: 'local/a.h5' });
+      const bad = await server.http.inject({
+        method: 'GET',
+        url: '/auth/me',
+        headers: { authorization: 'Bearer nonsense' },
+      });
+      expect(bad.statusCode).toBe(401);
+    } finally {
+      await server.stop();
+    }
+  });
+});
