@@ -126,30 +126,6 @@ export const VARIABLES: readonly VariableSpec[] = [
   },
   { name: 'SHUTDOWN_TIMEOUT_MS', default: '10000', description: 'grace period for a shutdown' },
   {
-    name: 'LIVE_CLIENT_BUFFER_BYTES',
-    default: '1048576',
-    description: 'unsent bytes per live client before it is disconnected as too slow',
-  },
-  {
-    name: 'LIVE_DURABLE_TOPICS',
-    default: '',
-    description: 'comma list of topic patterns kept for resume (apps add their own)',
-  },
-  { name: 'LIVE_RETAIN_EVENTS', default: '1000', description: 'durable live events kept per topic' },
-  { name: 'LIVE_RETAIN_MINUTES', default: '60', description: 'durable live events kept this many minutes' },
-  {
-    name: 'LIVE_FANOUT',
-    default: 'auto',
-    description: 'auto | postgres | valkey | none: how instances share live events',
-  },
-  {
-    name: 'VALKEY_URL',
-    default: '',
-    secret: true,
-    description: 'redis://host:6379 for Valkey/Redis; empty = in-memory key-value store',
-  },
-  { name: 'VALKEY_PREFIX', default: 'conflux:', description: 'prefix of Valkey keys and channels' },
-  {
     name: 'JWT_SECRET',
     default: '',
     secret: true,
@@ -228,6 +204,30 @@ export const VARIABLES: readonly VariableSpec[] = [
     secret: true,
     description: 'seed alias of OBJECTS_SIGNING_SECRET',
   },
+  {
+    name: 'LIVE_CLIENT_BUFFER_BYTES',
+    default: '1048576',
+    description: 'unsent bytes per live client before it is disconnected as too slow',
+  },
+  {
+    name: 'LIVE_DURABLE_TOPICS',
+    default: '',
+    description: 'comma list of topic patterns kept for resume (apps add their own)',
+  },
+  { name: 'LIVE_RETAIN_EVENTS', default: '1000', description: 'durable live events kept per topic' },
+  { name: 'LIVE_RETAIN_MINUTES', default: '60', description: 'durable live events kept this many minutes' },
+  {
+    name: 'LIVE_FANOUT',
+    default: 'auto',
+    description: 'auto | postgres | valkey | none: how instances share live events',
+  },
+  {
+    name: 'VALKEY_URL',
+    default: '',
+    secret: true,
+    description: 'redis://host:6379 for Valkey/Redis; empty = in-memory key-value store',
+  },
+  { name: 'VALKEY_PREFIX', default: 'conflux:', description: 'prefix of Valkey keys and channels' },
 ];
 
 export class ConfigError extends Error {
@@ -348,6 +348,8 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
       statementTimeoutMs: r.int('DATABASE_STATEMENT_TIMEOUT_MS', 0, 86_400_000),
     },
     shutdownTimeoutMs: r.int('SHUTDOWN_TIMEOUT_MS', 100, 600_000),
+    auth: loadAuth(r),
+    objects: loadObjects(r),
     live: {
       clientBufferBytes: r.int('LIVE_CLIENT_BUFFER_BYTES', 1024, 1024 ** 3),
       durableTopics: r.list('LIVE_DURABLE_TOPICS'),
@@ -359,8 +361,6 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
       url: r.url('VALKEY_URL', ['redis:', 'rediss:', 'valkey:', 'valkeys:']),
       prefix: r.str('VALKEY_PREFIX'),
     },
-    auth: loadAuth(r),
-    objects: loadObjects(r),
   };
   const badPattern = config.live.durableTopics.find(
     (p) => !/^[A-Za-z0-9_:*-]+(\.[A-Za-z0-9_:*-]+)*$/.test(p),

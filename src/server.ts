@@ -22,15 +22,15 @@ import {
   type RouteEntry,
 } from './platform/auth/index.ts';
 import { createHttp } from './platform/http/create-http.ts';
-import { openKv, ValkeyKv, type KeyValueStore } from './platform/kv/index.ts';
-import { openLive, type Live } from './platform/live/index.ts';
-import type { LiveHub } from './platform/live/channel.ts';
 import {
   FsStore,
   createObjects,
   registerObjectRoutes,
   type ObjectEventHub,
 } from './platform/objects/index.ts';
+import { openKv, ValkeyKv, type KeyValueStore } from './platform/kv/index.ts';
+import { openLive, type Live } from './platform/live/index.ts';
+import type { LiveHub } from './platform/live/channel.ts';
 import { registerPlatformRoutes } from './platform/http/platform-routes.ts';
 import { createMetrics } from './platform/metrics.ts';
 import { PLATFORM_MIGRATIONS } from './platform/migrations.ts';
@@ -71,11 +71,11 @@ export class StartupError extends Error {
 export interface Core extends Platform, Stoppable {
   readonly apps: AppManifest[];
   readonly db: PgDatabase;
+  /** The event hub behind `objectEvents`: the webhook and the rescan announce through it. */
+  readonly objectEvents: ObjectEventHub;
   readonly live: LiveHub;
   /** Mounts `/live` and `/live/sse`. */
   readonly liveRoutes: Live['registerRoutes'];
-  /** The event hub behind `objectEvents`: the webhook and the rescan announce through it. */
-  readonly objectEvents: ObjectEventHub;
 }
 
 /**
@@ -162,10 +162,10 @@ export async function openCore(config: Config, log: Logger, opts: CoreOptions = 
     db,
     metrics,
     readiness,
-    apps,
     auth,
     objects,
     objectEvents,
+    apps,
     kv,
     live: live.hub,
     liveRoutes: live.registerRoutes,
@@ -200,9 +200,9 @@ export async function startServer(config: Config, log: Logger, opts: CoreOptions
     http = await createHttp({ log, metrics: core.metrics, version: VERSION });
     routes = installAuth(http, core.auth);
     registerPlatformRoutes(http, { readiness: core.readiness, metrics: core.metrics });
-    core.liveRoutes(http);
     registerAuthRoutes(http, core.auth);
     await registerObjectRoutes(http, { store: core.objects, events: core.objectEvents }, config);
+    core.liveRoutes(http);
     for (const app of core.apps) {
       if (app.routes)
         await http.register(async (scope) => app.routes?.(scope as Http, core), { prefix: app.prefix });

@@ -58,16 +58,16 @@ export interface Platform {
   readonly db: Database;
   readonly metrics: Metrics;
   readonly readiness: Readiness;
-  /** Events to browsers (`/live`, `/live/sse`) and between instances. */
-  readonly live: LiveChannel;
-  /** Shared small state and pub/sub: memory, or Valkey when `VALKEY_URL` is set. */
-  readonly kv: KeyValueStore;
   /** Accounts, tokens and API keys (e.g. MQTT checks device keys with `auth.verifyApiKey`). */
   readonly auth: AuthService;
   /** The object store (embedded or S3), keys `<username>/<name>`. */
   readonly objects: ObjectStore;
   /** One event per new object version, for apps to subscribe to with a key filter. */
   readonly objectEvents: ObjectEvents;
+  /** Events to browsers (`/live`, `/live/sse`) and between instances. */
+  readonly live: LiveChannel;
+  /** Shared small state and pub/sub: memory, or Valkey when `VALKEY_URL` is set. */
+  readonly kv: KeyValueStore;
 }
 
 export interface AppManifest {

@@ -1,7 +1,7 @@
 import type { Migration } from './db/migrate.ts';
-import { LIVE_MIGRATIONS } from './live/store.ts';
 import { AUTH_MIGRATIONS } from './auth/migrations.ts';
 import { OBJECTS_MIGRATIONS } from './objects/migrations.ts';
+import { LIVE_MIGRATIONS } from './live/store.ts';
 
 /**
  * The platform's own schema (accounts, objects, jobs, live events ...). Each part appends its
