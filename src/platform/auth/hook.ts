@@ -1,7 +1,7 @@
 /**
  * Enforces each route's `config.auth` and sets `req.principal`. Credentials come from
  * `Authorization: Bearer <JWT | ck_ key | service token>`; browsers' WebSocket and EventSource
- * cannot set headers, so `?access_token=` is accepted as well (it is redacted from logs).
+ * cannot set headers, so `?access_token=` / `?token=` are accepted as well (redacted from logs).
  */
 import type { FastifyRequest } from 'fastify';
 import type { Http, RouteAuth } from '../app.ts';
@@ -52,6 +52,10 @@ export function installAuth(http: Http, auth: AuthService): RouteEntry[] {
     const methods = Array.isArray(route.method) ? route.method : [route.method];
     for (const method of methods)
       routes.push({ method: String(method), url: route.url, auth: route.config?.auth });
+    // The OpenAPI document shows which routes need a bearer credential.
+    if (route.config?.auth !== undefined && route.config.auth !== 'public' && route.schema) {
+      route.schema.security ??= [{ bearer: [] }];
+    }
   });
   http.addHook('onRequest', async (req) => {
     // Unknown URLs (404) have no config: treat them as public so they answer 404, not 401.

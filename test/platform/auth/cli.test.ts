@@ -57,5 +57,5 @@ describe.each(backends())('users CLI on %s', (backend) => {
       if (url) await dropPostgresDatabase(url);
       rmSync(dir, { recursive: true, force: true });
     }
-  }, 60_000);
+  }, 180_000);
 });
