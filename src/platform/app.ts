@@ -18,6 +18,8 @@ import type { Database } from './db/port.ts';
 import type { Migration } from './db/migrate.ts';
 import type { Metrics } from './metrics.ts';
 import type { Readiness } from './readiness.ts';
+import type { JobHandler, JobQueue } from './jobs/port.ts';
+import type { ObjectEvents, ObjectStore } from './objects/port.ts';
 
 /** Fastify with TypeBox route schemas: request types come from the schemas. */
 export type Http = FastifyInstance<
@@ -54,6 +56,11 @@ export interface Platform {
   readonly db: Database;
   readonly metrics: Metrics;
   readonly readiness: Readiness;
+  readonly jobs: JobQueue;
+  /** Object storage; absent until a store is configured (the auth/storage part builds it). */
+  readonly objects?: ObjectStore;
+  /** New-object notifications; absent until the storage part provides them. */
+  readonly objectEvents?: ObjectEvents;
 }
 
 export interface AppManifest {
@@ -64,6 +71,8 @@ export interface AppManifest {
   migrations: readonly Migration[];
   /** Registers the app's routes on a scope already mounted at `prefix`. */
   routes?(http: Http, platform: Platform): Promise<void> | void;
+  /** Job handlers by job name; run by the server's worker and by `conflux worker`. */
+  jobs?(platform: Platform): Record<string, JobHandler>;
   /** Starts background consumers and schedulers when the server starts (`serve`). */
   start?(platform: Platform): Promise<Stoppable | undefined>;
   /** Adds `conflux <name> ...` commands. `open` builds the platform (and closes it after). */
