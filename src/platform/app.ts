@@ -20,6 +20,7 @@ import type { Metrics } from './metrics.ts';
 import type { Readiness } from './readiness.ts';
 import type { JobHandler, JobQueue } from './jobs/port.ts';
 import type { ObjectEvents, ObjectStore } from './objects/port.ts';
+import type { AuthService } from './auth/service.ts';
 
 /** Fastify with TypeBox route schemas: request types come from the schemas. */
 export type Http = FastifyInstance<
@@ -61,6 +62,8 @@ export interface Platform {
   readonly objects?: ObjectStore;
   /** New-object notifications; absent until the storage part provides them. */
   readonly objectEvents?: ObjectEvents;
+  /** Accounts, tokens and API keys (e.g. MQTT checks device keys with `auth.verifyApiKey`). */
+  readonly auth: AuthService;
 }
 
 export interface AppManifest {
