@@ -52,6 +52,8 @@ export interface JobContext {
   readonly name: string;
   /** 1 for the first run. */
   readonly attempt: number;
+  /** The last attempt the job gets. */
+  readonly maxAttempts: number;
   /** Aborted on timeout, cancellation or a shutdown that outlasts the drain. */
   readonly signal: AbortSignal;
   /** Appends a line to the job's log (committed at once, visible while the job runs). */

@@ -126,6 +126,7 @@ export class JobWorker implements Stoppable {
       id: job.id,
       name: job.name,
       attempt: job.attempt,
+      maxAttempts: job.maxAttempts,
       signal: controller.signal,
       log: (message, level = 'info') => appendLog(db, job.id, job.attempt, level, message),
     };
