@@ -22,6 +22,12 @@ import {
   type RouteEntry,
 } from './platform/auth/index.ts';
 import { createHttp } from './platform/http/create-http.ts';
+import {
+  FsStore,
+  createObjects,
+  registerObjectRoutes,
+  type ObjectEventHub,
+} from './platform/objects/index.ts';
 import { registerPlatformRoutes } from './platform/http/platform-routes.ts';
 import { createMetrics } from './platform/metrics.ts';
 import { PLATFORM_MIGRATIONS } from './platform/migrations.ts';
@@ -29,7 +35,6 @@ import { Readiness } from './platform/readiness.ts';
 import type { JobHandler } from './platform/jobs/port.ts';
 import { PgJobQueue } from './platform/jobs/queue.ts';
 import { JobWorker } from './platform/jobs/worker.ts';
-import type { ObjectEvents, ObjectStore } from './platform/objects/port.ts';
 
 export const VERSION = (
   JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
@@ -66,6 +71,8 @@ export class StartupError extends Error {
 export interface Core extends Platform, Stoppable {
   readonly apps: AppManifest[];
   readonly db: PgDatabase;
+  /** The event hub behind `objectEvents`: the webhook and the rescan announce through it. */
+  readonly objectEvents: ObjectEventHub;
 }
 
 /**
@@ -77,9 +84,6 @@ export interface CoreOptions {
   migrate?: boolean;
   /** A database opened by the caller (tests); it is closed with the core. */
   db?: PgDatabase;
-  /** Object storage and its events built by the caller (tests, until the storage part builds them). */
-  objects?: ObjectStore;
-  objectEvents?: ObjectEvents;
 }
 
 export async function openCore(config: Config, log: Logger, opts: CoreOptions = {}): Promise<Core> {
@@ -126,20 +130,10 @@ export async function openCore(config: Config, log: Logger, opts: CoreOptions = 
   readiness.register('database', () => db.ping());
   const metrics = createMetrics(db);
   const jobs = new PgJobQueue(db);
-  const { auth } = createAuth(config, db, log);
-  return {
-    config,
-    log,
-    db,
-    metrics,
-    readiness,
-    auth,
-    jobs,
-    ...(opts.objects ? { objects: opts.objects } : {}),
-    ...(opts.objectEvents ? { objectEvents: opts.objectEvents } : {}),
-    apps,
-    stop: close,
-  };
+  const { auth, jwtSecret } = createAuth(config, db, log);
+  const { store: objects, events: objectEvents } = createObjects(config, db, log, jwtSecret);
+  readiness.register('objects', () => objects.ready());
+  return { config, log, db, metrics, readiness, auth, objects, objectEvents, jobs, apps, stop: close };
 }
 
 /** Every job handler of the mounted apps; a name claimed twice is a programming error. */
@@ -197,6 +191,7 @@ export async function startServer(config: Config, log: Logger, opts: CoreOptions
     routes = installAuth(http, core.auth);
     registerPlatformRoutes(http, { readiness: core.readiness, metrics: core.metrics });
     registerAuthRoutes(http, core.auth);
+    await registerObjectRoutes(http, { store: core.objects, events: core.objectEvents }, config);
     for (const app of core.apps) {
       if (app.routes)
         await http.register(async (scope) => app.routes?.(scope as Http, core), { prefix: app.prefix });
@@ -237,5 +232,9 @@ export async function startServer(config: Config, log: Logger, opts: CoreOptions
   const addr = http.server.address();
   const port = typeof addr === 'object' && addr !== null ? addr.port : config.port;
   const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
-  return { http, core, url: `http://${host}:${port}`, routes, stop };
+  const url = `http://${host}:${port}`;
+  // The embedded store's URLs point here unless PUBLIC_URL says how clients reach us.
+  if (core.objects instanceof FsStore && config.objects.publicUrl === null) core.objects.baseUrl = url;
+  background.push(core.objectEvents.startRescans(config.objects.rescanIntervalSeconds));
+  return { http, core, url, routes, stop };
 }

@@ -19,8 +19,8 @@ import type { Migration } from './db/migrate.ts';
 import type { Metrics } from './metrics.ts';
 import type { Readiness } from './readiness.ts';
 import type { JobHandler, JobQueue } from './jobs/port.ts';
-import type { ObjectEvents, ObjectStore } from './objects/port.ts';
 import type { AuthService } from './auth/service.ts';
+import type { ObjectEvents, ObjectStore } from './objects/port.ts';
 
 /** Fastify with TypeBox route schemas: request types come from the schemas. */
 export type Http = FastifyInstance<
@@ -58,12 +58,12 @@ export interface Platform {
   readonly metrics: Metrics;
   readonly readiness: Readiness;
   readonly jobs: JobQueue;
-  /** Object storage; absent until a store is configured (the auth/storage part builds it). */
-  readonly objects?: ObjectStore;
-  /** New-object notifications; absent until the storage part provides them. */
-  readonly objectEvents?: ObjectEvents;
   /** Accounts, tokens and API keys (e.g. MQTT checks device keys with `auth.verifyApiKey`). */
   readonly auth: AuthService;
+  /** The object store (embedded or S3), keys `<username>/<name>`. */
+  readonly objects: ObjectStore;
+  /** One event per new object version, for apps to subscribe to with a key filter. */
+  readonly objectEvents: ObjectEvents;
 }
 
 export interface AppManifest {

@@ -28,7 +28,7 @@ export const bench: AppManifest = {
     registerSeriesRoutes(http, platform);
   },
   start(platform) {
-    platform.objectEvents?.subscribe('bench', isProfileKey, (event, tx) =>
+    platform.objectEvents.subscribe('bench', isProfileKey, (event, tx) =>
       onProfileObject(platform, event, tx),
     );
     return Promise.resolve(undefined);

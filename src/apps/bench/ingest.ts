@@ -49,7 +49,6 @@ export async function ingest(
   opts: IngestOptions,
 ): Promise<IngestResult> {
   const objects = platform.objects;
-  if (!objects) throw new Error('object storage is not configured');
   let infos: ObjectInfo[];
   if (existsSync(target)) {
     if (!opts.owner) throw new Error('--owner is required for local files (their storage prefix)');

@@ -15,10 +15,10 @@ export function parsePrices(text: string): PriceSeries {
 
 export class PriceSource {
   private readonly source: string | null;
-  private readonly store: ObjectStore | undefined;
+  private readonly store: ObjectStore;
   private cached: { at: number; prices: PriceSeries } | null = null;
 
-  constructor(source: string | null, store: ObjectStore | undefined) {
+  constructor(source: string | null, store: ObjectStore) {
     this.source = source;
     this.store = store;
   }
@@ -40,7 +40,7 @@ export class PriceSource {
       if (!res.ok) throw new Error(`price series ${source}: HTTP ${res.status}`);
       return res.text();
     }
-    const stream = await this.store?.open(source);
+    const stream = await this.store.open(source);
     if (!stream) throw new Error(`price series ${source} is not in storage`);
     const chunks: Buffer[] = [];
     for await (const chunk of stream) chunks.push(chunk as Buffer);

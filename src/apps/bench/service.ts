@@ -83,7 +83,7 @@ export async function processProfile(
   const dir = await mkdtemp(path.join(os.tmpdir(), 'conflux-bench-'));
   try {
     const t0 = performance.now();
-    const stream = await platform.objects?.open(payload.key);
+    const stream = await platform.objects.open(payload.key);
     if (!stream) {
       await store.setStatus(platform.db, row.id, 'failed', 'the object no longer exists in storage');
       throw new PermanentJobError(`object ${payload.key} no longer exists`);

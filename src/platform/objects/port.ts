@@ -2,6 +2,9 @@
  * Object storage: the embedded store (files under DATA_DIR/objects, URLs signed by the server)
  * or any S3 API. Keys are `<username>/<object name>`. Implementations map their own errors onto
  * this contract: a missing object is `null` from `head`/`open` and a no-op for `delete`.
+ * Every method refuses an invalid key (see `keys.ts`) with a 400 AppError; the embedded store
+ * refuses a key that is both an object and a folder (`a/b` and `a/b/c`) with 409, and objects
+ * over its size limit with 413. ETags are bare (no quotes).
  */
 import type { Readable } from 'node:stream';
 import type { Queryable } from '../db/port.ts';
@@ -22,6 +25,8 @@ export interface PresignedUrl {
 
 export interface ObjectStore {
   readonly bucket: string;
+  /** Resolves when the store can be used (bucket reachable); throws otherwise. For `/ready`. */
+  ready(): Promise<void>;
   head(key: string): Promise<ObjectInfo | null>;
   /** Streams the object; `null` when absent. The caller must consume or destroy the stream. */
   open(key: string): Promise<Readable | null>;
