@@ -45,6 +45,8 @@ export interface Config {
      * http(s) URL; CSV `epoch_ms,eur_per_mwh` or SMARD chart JSON. `null` = costs are null.
      */
     priceSource: string | null;
+    /** How long processing one file may take (also its lease: a dead worker's file is resumed after it). */
+    jobTimeoutMs: number;
   };
   auth: AuthConfig;
   objects: ObjectsConfig;
@@ -126,6 +128,11 @@ export const VARIABLES: readonly VariableSpec[] = [
     name: 'BENCH_PRICE_SOURCE',
     default: '',
     description: 'price series for bench costs: storage key or http(s) URL (CSV or SMARD JSON)',
+  },
+  {
+    name: 'BENCH_JOB_TIMEOUT_MS',
+    default: '600000',
+    description: 'time limit (and lease) for processing one profile',
   },
   {
     name: 'JWT_SECRET',
@@ -327,7 +334,10 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     },
     shutdownTimeoutMs: r.int('SHUTDOWN_TIMEOUT_MS', 100, 600_000),
     jobs: { workers: r.int('WORKERS', 0, 256), pollMs: r.int('JOBS_POLL_MS', 50, 600_000) },
-    bench: { priceSource: r.str('BENCH_PRICE_SOURCE') || null },
+    bench: {
+      priceSource: r.str('BENCH_PRICE_SOURCE') || null,
+      jobTimeoutMs: r.int('BENCH_JOB_TIMEOUT_MS', 1000, 86_400_000),
+    },
     auth: loadAuth(r),
     objects: loadObjects(r),
   };

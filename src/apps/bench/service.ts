@@ -48,7 +48,7 @@ export async function onProfileObject(platform: Platform, event: ObjectEvent, tx
   const payload: ProcessPayload = { bucket: event.bucket, key: event.key, etag: event.etag };
   const job = await platform.jobs.enqueue(tx, PROCESS_JOB, payload, {
     idempotencyKey: `${PROCESS_JOB}:${event.bucket}/${event.key}@${event.etag}`,
-    timeoutMs: 10 * 60_000,
+    timeoutMs: platform.config.bench.jobTimeoutMs,
   });
   await store.setQueueJob(tx, id, job.id);
 }
@@ -196,7 +196,9 @@ export async function reprocess(platform: Platform, row: store.BenchJobRow): Pro
   return platform.db.transaction(async (tx) => {
     await store.setStatus(tx, row.id, 'queued', null);
     const payload: ProcessPayload = { bucket: row.bucket, key: row.object_key, etag: row.etag, force: true };
-    const job = await platform.jobs.enqueue(tx, PROCESS_JOB, payload, { timeoutMs: 10 * 60_000 });
+    const job = await platform.jobs.enqueue(tx, PROCESS_JOB, payload, {
+      timeoutMs: platform.config.bench.jobTimeoutMs,
+    });
     await store.setQueueJob(tx, row.id, job.id);
     return job.id;
   });
