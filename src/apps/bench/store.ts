@@ -121,14 +121,53 @@ export async function deleteSamples(tx: Queryable, id: number): Promise<void> {
   await tx.query('DELETE FROM bench_samples WHERE job_ref = $1', [id]);
 }
 
-/** A PostgreSQL array literal of doubles; NaN becomes NULL. Far cheaper than letting pg quote each value. */
-function floatArray(values: Float64Array, from: number, to: number): string {
-  const parts = new Array<string>(to - from);
+/**
+ * PostgreSQL's binary array format (what `array_recv` reads): `pg` sends Buffer parameters in
+ * binary, so the server neither parses text numbers nor do we format them (several times faster
+ * than array literals at a million rows, on both backends).
+ */
+const FLOAT8_OID = 701;
+const INT4_OID = 23;
+
+function arrayHeader(buf: Buffer, elementOid: number, length: number, hasNull: boolean) {
+  buf.writeInt32BE(1, 0); // dimensions
+  buf.writeInt32BE(hasNull ? 1 : 0, 4);
+  buf.writeInt32BE(elementOid, 8);
+  buf.writeInt32BE(length, 12);
+  buf.writeInt32BE(1, 16); // lower bound
+}
+
+/** float8[] of `values[from..to)`; NaN becomes NULL. */
+export function binaryFloat8Array(values: Float64Array, from: number, to: number): Buffer {
+  const buf = Buffer.allocUnsafe(20 + (to - from) * 12);
+  let hasNull = false;
+  let o = 20;
   for (let i = from; i < to; i++) {
     const v = values[i] ?? NaN;
-    parts[i - from] = Number.isFinite(v) ? String(v) : 'NULL';
+    if (Number.isFinite(v)) {
+      buf.writeInt32BE(8, o);
+      buf.writeDoubleBE(v, o + 4);
+      o += 12;
+    } else {
+      buf.writeInt32BE(-1, o);
+      o += 4;
+      hasNull = true;
+    }
   }
-  return `{${parts.join(',')}}`;
+  arrayHeader(buf, FLOAT8_OID, to - from, hasNull);
+  return buf.subarray(0, o);
+}
+
+/** int4[] of the integers `from..to)`. */
+export function binaryRangeArray(from: number, to: number): Buffer {
+  const buf = Buffer.allocUnsafe(20 + (to - from) * 8);
+  arrayHeader(buf, INT4_OID, to - from, false);
+  let o = 20;
+  for (let i = from; i < to; i++, o += 8) {
+    buf.writeInt32BE(4, o);
+    buf.writeInt32BE(i, o + 4);
+  }
+  return buf;
 }
 
 const INSERT_SAMPLES = `INSERT INTO bench_samples (job_ref, node, ${SAMPLE_COLUMNS.join(', ')})
@@ -136,7 +175,7 @@ const INSERT_SAMPLES = `INSERT INTO bench_samples (job_ref, node, ${SAMPLE_COLUM
     .map((_, i) => `$${i + 4}::float8[]`)
     .join(', ')})`;
 
-/** Inserts one node's samples in batches of multi-row `unnest` inserts. */
+/** Inserts one node's samples in batches of multi-row `unnest` inserts with binary arrays. */
 export async function insertSamples(tx: Queryable, id: number, s: NodeSeries): Promise<void> {
   const n = s.elapsed.length;
   const columns: Float64Array[] = [
@@ -148,8 +187,12 @@ export async function insertSamples(tx: Queryable, id: number, s: NodeSeries): P
   ];
   for (let from = 0; from < n; from += BATCH_ROWS) {
     const to = Math.min(n, from + BATCH_ROWS);
-    const idx = `{${Array.from({ length: to - from }, (_, i) => from + i).join(',')}}`;
-    await tx.query(INSERT_SAMPLES, [id, s.node, idx, ...columns.map((c) => floatArray(c, from, to))]);
+    await tx.query(INSERT_SAMPLES, [
+      id,
+      s.node,
+      binaryRangeArray(from, to),
+      ...columns.map((c) => binaryFloat8Array(c, from, to)),
+    ]);
   }
 }
 
