@@ -8,6 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import type pg from 'pg';
 import type { Platform } from '../../platform/app.ts';
 import type { Queryable } from '../../platform/db/port.ts';
 import { notFound, unprocessable } from '../../platform/errors.ts';
@@ -117,7 +118,11 @@ export async function processProfile(
       const locked = await store.lockForWrite(tx, row.id, payload.etag);
       if (!locked) return false;
       await store.deleteSamples(tx, row.id);
-      for (const s of computed.series) await store.insertSamples(tx, row.id, s);
+      for (const s of computed.series) {
+        // the transaction's connection is a pg client on both backends; COPY only works on PostgreSQL
+        if (platform.db.kind === 'postgres') await store.copySamples(tx as pg.ClientBase, row.id, s);
+        else await store.insertSamples(tx, row.id, s);
+      }
       const view = await store.chooseViewName(tx, locked);
       await store.createView(tx, view, row.id);
       await store.saveSummary(

@@ -2,6 +2,10 @@
  * The bench app's SQL: profile rows (`bench_jobs`), their samples written in bulk with
  * multi-row `unnest` inserts, the per-file compatibility views, and downsampled series.
  */
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
 import type { Queryable } from '../../platform/db/port.ts';
 import type { Summary } from './compute.ts';
 import { METRIC_COLUMNS, type NodeSeries } from './series.ts';
@@ -196,6 +200,68 @@ export async function insertSamples(tx: Queryable, id: number, s: NodeSeries): P
   }
 }
 
+/** Rows per COPY buffer: a few MB each, so memory stays flat while the server keeps up. */
+const COPY_ROWS = 16_384;
+
+/** The binary COPY stream of one node's rows: header, tuples, trailer. */
+function* copyTuples(id: number, s: NodeSeries): Generator<Buffer> {
+  const header = Buffer.alloc(19);
+  header.write('PGCOPY\n\xff\r\n\0', 0, 'latin1'); // signature, then flags and extension length 0
+  yield header;
+  const node = Buffer.from(s.node, 'utf8');
+  const floats: Float64Array[] = [
+    s.elapsed,
+    s.epoch,
+    s.power,
+    s.energyJ,
+    ...METRIC_COLUMNS.map((c) => s.metrics[c]),
+  ];
+  const fields = 3 + floats.length;
+  const rowMax = 2 + 12 + 4 + node.length + 8 + floats.length * 12;
+  const n = s.elapsed.length;
+  for (let from = 0; from < n; from += COPY_ROWS) {
+    const to = Math.min(n, from + COPY_ROWS);
+    const buf = Buffer.allocUnsafe((to - from) * rowMax);
+    let o = 0;
+    for (let i = from; i < to; i++) {
+      buf.writeInt16BE(fields, o);
+      buf.writeInt32BE(8, o + 2);
+      buf.writeBigInt64BE(BigInt(id), o + 6);
+      buf.writeInt32BE(node.length, o + 14);
+      node.copy(buf, o + 18);
+      o += 18 + node.length;
+      buf.writeInt32BE(4, o);
+      buf.writeInt32BE(i, o + 4);
+      o += 8;
+      for (const col of floats) {
+        const v = col[i] ?? NaN;
+        if (Number.isFinite(v)) {
+          buf.writeInt32BE(8, o);
+          buf.writeDoubleBE(v, o + 4);
+          o += 12;
+        } else {
+          buf.writeInt32BE(-1, o);
+          o += 4;
+        }
+      }
+    }
+    yield buf.subarray(0, o);
+  }
+  const trailer = Buffer.alloc(2);
+  trailer.writeInt16BE(-1, 0);
+  yield trailer;
+}
+
+/**
+ * Inserts one node's samples with `COPY ... FROM STDIN (FORMAT binary)`: PostgreSQL only (about
+ * twice as fast as the unnest insert there; PGlite's driver adapter has no COPY sub-protocol).
+ * `client` must be the transaction's connection.
+ */
+export async function copySamples(client: pg.ClientBase, id: number, s: NodeSeries): Promise<void> {
+  const sql = `COPY bench_samples (job_ref, node, ${SAMPLE_COLUMNS.join(', ')}) FROM STDIN (FORMAT binary)`;
+  await pipeline(Readable.from(copyTuples(id, s)), client.query(copyFrom(sql)));
+}
+
 export async function saveSummary(
   tx: Queryable,
   id: number,
@@ -302,6 +368,7 @@ export async function byJobId(
 }
 
 export async function deleteJob(tx: Queryable, id: number): Promise<void> {
+  await tx.query('DELETE FROM bench_samples WHERE job_ref = $1', [id]);
   await tx.query('DELETE FROM bench_jobs WHERE id = $1', [id]);
 }
 
