@@ -82,7 +82,13 @@ export async function ingest(
   const out = opts.out === undefined ? process.stderr : opts.out;
   const bar = out
     ? new SingleBar(
-        { stream: out, format: ' {bar} {value}/{total} files | {failed} failed | {eta_formatted} left' },
+        {
+          stream: out,
+          // not a terminal (CI, a pipe): print a line every half second instead of redrawing
+          noTTYOutput: true,
+          notTTYSchedule: 500,
+          format: ' {bar} {value}/{total} files | {failed} failed | {eta_formatted} left',
+        },
         Presets.shades_classic,
       )
     : null;
