@@ -170,7 +170,7 @@ async function runOne(backend: 'pglite' | 'postgres', file: string, admin: strin
   }
 }
 
-export default async function main(args: string[]): Promise<void> {
+export default async function main(args: string[]): Promise<Result[]> {
   const perNode = Number(arg(args, 'samples', '250000'));
   const nodes = Number(arg(args, 'nodes', '4'));
   const only = arg(args, 'only', '');
@@ -220,6 +220,7 @@ export default async function main(args: string[]): Promise<void> {
     process.stdout.write(
       '\nread = object stream to temp file + HDF5 read; compute = join, plausibility, energy, summary; write = one transaction replacing the rows.\nratio = end-to-end throughput / raw-insert throughput (1.0 = processing costs nothing beyond the insert).\n',
     );
+    return results;
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

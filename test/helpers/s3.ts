@@ -1,7 +1,8 @@
 /**
  * An S3 server for a test file: the one at TEST_S3_ENDPOINT (MinIO, say; keys from
  * TEST_S3_ACCESS_KEY / TEST_S3_SECRET_KEY) with a fresh bucket, or else an s3rver started on a
- * free port in a temporary directory. `env` configures a Conflux server to use it.
+ * free port in a temporary directory, behind a proxy that verifies presigned URLs' signatures
+ * (which s3rver itself skips). `env` configures a Conflux server to use it.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -15,6 +16,7 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import S3rver from 's3rver';
+import { startSigV4Proxy } from './sigv4-proxy.ts';
 
 export interface TestS3 {
   endpoint: string;
@@ -61,14 +63,16 @@ export async function startS3(): Promise<TestS3> {
     configureBuckets: [{ name: bucket, configs: [] }],
   });
   const { port } = await server.run();
-  const endpoint = `http://127.0.0.1:${port}`;
+  // s3rver's fixed credentials. It does not verify SigV4 signatures: the proxy does.
+  const proxy = await startSigV4Proxy(`http://127.0.0.1:${port}`, { S3RVER: 'S3RVER' });
+  const endpoint = proxy.url;
   return {
     endpoint,
     bucket,
     server,
-    // s3rver's fixed credentials; it checks signatures made with them.
     env: envFor(endpoint, bucket, 'S3RVER', 'S3RVER'),
     async stop() {
+      await proxy.close();
       await server.close();
       rmSync(dir, { recursive: true, force: true });
     },

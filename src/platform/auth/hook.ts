@@ -1,7 +1,7 @@
 /**
  * Enforces each route's `config.auth` and sets `req.principal`. Credentials come from
  * `Authorization: Bearer <JWT | ck_ key | service token>`; browsers' WebSocket and EventSource
- * cannot set headers, so `?access_token=` is accepted as well (it is redacted from logs).
+ * cannot set headers, so `?access_token=` / `?token=` are accepted as well (redacted from logs).
  */
 import type { FastifyRequest } from 'fastify';
 import type { Http, RouteAuth } from '../app.ts';
@@ -23,7 +23,13 @@ function bearerOf(req: FastifyRequest): string | null {
     return m ? (m[1] as string) : null;
   }
   const query = req.query as Record<string, unknown> | undefined;
-  const token = query?.access_token;
+  // `?token=` too: the live channel's documented name for browsers' WebSocket/EventSource.
+  const token = query?.access_token ?? query?.token;
+  // Taken out of the query so that routes' strict query schemas do not refuse them.
+  if (query) {
+    delete query.access_token;
+    delete query.token;
+  }
   return typeof token === 'string' && token !== '' ? token : null;
 }
 

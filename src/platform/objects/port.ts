@@ -50,12 +50,21 @@ export interface ObjectEvent {
   etag: string;
 }
 
+/**
+ * Sources: the embedded store after each completed put, `POST /minio-event` (S3 notifications)
+ * and a periodic rescan of the bucket (OBJECT_RESCAN_INTERVAL_SECONDS, one instance at a time).
+ * Subscribe while the app starts (`start`), before events flow. A subscriber only sees versions
+ * that were not yet fully handled when it subscribed: an app enabled later does not get the
+ * bucket's history replayed (it can list the store itself).
+ */
 export interface ObjectEvents {
   /**
    * Calls `handler` once per new object version whose key `filter` accepts, however many
    * sources announce it and across restarts. The handler runs inside the transaction that
    * records the version as seen, so work it enqueues with `tx` commits atomically with that
    * record; if it throws, the version stays unseen and a later announcement or rescan retries it.
+   * Each subscriber is handled in its own transaction: one failing does not hold back another.
+   * `name` must be unique and stable (it keys the delivery records across restarts).
    */
   subscribe(
     name: string,

@@ -67,7 +67,6 @@ export async function registerBlobRoutes(http: Http, store: FsStore): Promise<vo
           .header('content-length', String(info.size))
           .header('etag', `"${info.etag}"`)
           .header('last-modified', info.lastModified.toUTCString());
-        if (req.method === 'HEAD') return reply.send();
         const body = await store.open(key);
         if (!body) throw notFound(`object ${key}`);
         return reply.send(body);
