@@ -51,6 +51,21 @@ export interface Config {
     /** Prefix of every key and pub/sub channel, so several deployments can share one server. */
     prefix: string;
   };
+  jobs: {
+    /** Jobs the server runs at once in its own worker (0 = no worker in `serve`). */
+    workers: number;
+    /** Poll interval of workers, the fallback for missed notifications and expired leases. */
+    pollMs: number;
+  };
+  bench: {
+    /**
+     * Electricity price series for job costs: a storage key (`prices/day-ahead.json`) or an
+     * http(s) URL; CSV `epoch_ms,eur_per_mwh` or SMARD chart JSON. `null` = costs are null.
+     */
+    priceSource: string | null;
+    /** How long processing one file may take (also its lease: a dead worker's file is resumed after it). */
+    jobTimeoutMs: number;
+  };
   auth: AuthConfig;
   objects: ObjectsConfig;
 }
@@ -125,6 +140,18 @@ export const VARIABLES: readonly VariableSpec[] = [
     description: 'statement timeout for PostgreSQL (0 = none)',
   },
   { name: 'SHUTDOWN_TIMEOUT_MS', default: '10000', description: 'grace period for a shutdown' },
+  { name: 'WORKERS', default: '2', description: 'jobs run at once by the server itself (0 = none)' },
+  { name: 'JOBS_POLL_MS', default: '2000', description: 'job worker poll interval in ms' },
+  {
+    name: 'BENCH_PRICE_SOURCE',
+    default: '',
+    description: 'price series for bench costs: storage key or http(s) URL (CSV or SMARD JSON)',
+  },
+  {
+    name: 'BENCH_JOB_TIMEOUT_MS',
+    default: '600000',
+    description: 'time limit (and lease) for processing one profile',
+  },
   {
     name: 'JWT_SECRET',
     default: '',
@@ -348,6 +375,11 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
       statementTimeoutMs: r.int('DATABASE_STATEMENT_TIMEOUT_MS', 0, 86_400_000),
     },
     shutdownTimeoutMs: r.int('SHUTDOWN_TIMEOUT_MS', 100, 600_000),
+    jobs: { workers: r.int('WORKERS', 0, 256), pollMs: r.int('JOBS_POLL_MS', 50, 600_000) },
+    bench: {
+      priceSource: r.str('BENCH_PRICE_SOURCE') || null,
+      jobTimeoutMs: r.int('BENCH_JOB_TIMEOUT_MS', 1000, 86_400_000),
+    },
     auth: loadAuth(r),
     objects: loadObjects(r),
     live: {

@@ -9,7 +9,7 @@ import { ALL_APPS } from './apps/index.ts';
 import { AppError } from './platform/errors.ts';
 import { registerUserCommands } from './platform/auth/cli.ts';
 import { createLogger } from './platform/log.ts';
-import { StartupError, VERSION, openCore, startServer } from './server.ts';
+import { StartupError, VERSION, openCore, startServer, startWorker } from './server.ts';
 
 function configOrExit(): { config: Config; log: Logger } {
   const env = environmentWithDotenv();
@@ -88,6 +88,33 @@ program
         { url: server.url, docs: `${server.url}/docs`, database: db, objects, dataDir: config.dataDir, apps },
         `Conflux ${VERSION} ready at ${server.url} (docs ${server.url}/docs)`,
       );
+    } catch (e) {
+      fail(e);
+    }
+  });
+
+program
+  .command('worker')
+  .description('run background jobs only (no HTTP API); any number of these may run')
+  .option('-c, --concurrency <n>', 'jobs at once (default WORKERS, at least 1)')
+  .action(async (opts: { concurrency?: string }) => {
+    try {
+      const { config, log } = configOrExit();
+      const concurrency = Number(opts.concurrency ?? Math.max(1, config.jobs.workers));
+      if (!Number.isInteger(concurrency) || concurrency < 1) {
+        throw new StartupError('--concurrency must be a whole number of at least 1');
+      }
+      const core = await openCore(config, log);
+      const worker = await startWorker(core, concurrency);
+      onSignals(
+        async () => {
+          await worker.stop();
+          await core.stop();
+        },
+        config.shutdownTimeoutMs,
+        log,
+      );
+      log.info({ worker: worker.workerId, concurrency }, 'job worker running');
     } catch (e) {
       fail(e);
     }

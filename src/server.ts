@@ -35,6 +35,9 @@ import { registerPlatformRoutes } from './platform/http/platform-routes.ts';
 import { createMetrics } from './platform/metrics.ts';
 import { PLATFORM_MIGRATIONS } from './platform/migrations.ts';
 import { Readiness } from './platform/readiness.ts';
+import type { JobHandler } from './platform/jobs/port.ts';
+import { PgJobQueue } from './platform/jobs/queue.ts';
+import { JobWorker } from './platform/jobs/worker.ts';
 
 export const VERSION = (
   JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
@@ -132,6 +135,7 @@ export async function openCore(config: Config, log: Logger, opts: CoreOptions = 
   const readiness = new Readiness();
   readiness.register('database', () => db.ping());
   const metrics = createMetrics(db);
+  const jobs = new PgJobQueue(db);
   const { auth, jwtSecret } = createAuth(config, db, log);
   const { store: objects, events: objectEvents } = createObjects(config, db, log, jwtSecret);
   readiness.register('objects', () => objects.ready());
@@ -165,12 +169,40 @@ export async function openCore(config: Config, log: Logger, opts: CoreOptions = 
     auth,
     objects,
     objectEvents,
+    jobs,
     apps,
     kv,
     live: live.hub,
     liveRoutes: live.registerRoutes,
     stop,
   };
+}
+
+/** Every job handler of the mounted apps; a name claimed twice is a programming error. */
+export function jobHandlers(core: Core): Map<string, JobHandler> {
+  const handlers = new Map<string, JobHandler>();
+  for (const app of core.apps) {
+    for (const [name, handler] of Object.entries(app.jobs?.(core) ?? {})) {
+      if (handlers.has(name)) throw new Error(`job '${name}' is declared twice`);
+      handlers.set(name, handler);
+    }
+  }
+  return handlers;
+}
+
+/** Starts a job worker over the core's database with `concurrency` slots. */
+export async function startWorker(core: Core, concurrency: number): Promise<JobWorker> {
+  const worker = new JobWorker({
+    db: core.db,
+    queue: core.jobs,
+    log: core.log,
+    handlers: jobHandlers(core),
+    concurrency,
+    pollMs: core.config.jobs.pollMs,
+    drainMs: Math.max(100, core.config.shutdownTimeoutMs - 1000),
+  });
+  await worker.start();
+  return worker;
 }
 
 export interface Server extends Stoppable {
@@ -212,6 +244,7 @@ export async function startServer(config: Config, log: Logger, opts: CoreOptions
       const started = await app.start?.(core);
       if (started) background.push(started);
     }
+    if (config.jobs.workers > 0) background.push(await startWorker(core, config.jobs.workers));
     try {
       await http.listen({ host: config.host, port: config.port });
     } catch (e) {

@@ -20,6 +20,7 @@ import type { KeyValueStore } from './kv/port.ts';
 import type { LiveChannel } from './live/port.ts';
 import type { Metrics } from './metrics.ts';
 import type { Readiness } from './readiness.ts';
+import type { JobHandler, JobQueue } from './jobs/port.ts';
 import type { AuthService } from './auth/service.ts';
 import type { ObjectEvents, ObjectStore } from './objects/port.ts';
 
@@ -58,6 +59,7 @@ export interface Platform {
   readonly db: Database;
   readonly metrics: Metrics;
   readonly readiness: Readiness;
+  readonly jobs: JobQueue;
   /** Accounts, tokens and API keys (e.g. MQTT checks device keys with `auth.verifyApiKey`). */
   readonly auth: AuthService;
   /** The object store (embedded or S3), keys `<username>/<name>`. */
@@ -78,6 +80,8 @@ export interface AppManifest {
   migrations: readonly Migration[];
   /** Registers the app's routes on a scope already mounted at `prefix`. */
   routes?(http: Http, platform: Platform): Promise<void> | void;
+  /** Job handlers by job name; run by the server's worker and by `conflux worker`. */
+  jobs?(platform: Platform): Record<string, JobHandler>;
   /** Starts background consumers and schedulers when the server starts (`serve`). */
   start?(platform: Platform): Promise<Stoppable | undefined>;
   /** Adds `conflux <name> ...` commands. `open` builds the platform (and closes it after). */

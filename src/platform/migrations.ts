@@ -1,4 +1,5 @@
 import type { Migration } from './db/migrate.ts';
+import { JOBS_MIGRATIONS } from './jobs/migrations.ts';
 import { AUTH_MIGRATIONS } from './auth/migrations.ts';
 import { OBJECTS_MIGRATIONS } from './objects/migrations.ts';
 import { LIVE_MIGRATIONS } from './live/store.ts';
@@ -11,4 +12,5 @@ export const PLATFORM_MIGRATIONS: readonly Migration[] = [
   ...AUTH_MIGRATIONS,
   ...OBJECTS_MIGRATIONS,
   ...LIVE_MIGRATIONS,
+  ...JOBS_MIGRATIONS,
 ];

@@ -1,0 +1,399 @@
+/**
+ * The bench app's SQL: profile rows (`bench_jobs`), their samples written in bulk with
+ * multi-row `unnest` inserts, the per-file compatibility views, and downsampled series.
+ */
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import type { Queryable } from '../../platform/db/port.ts';
+import type { Summary } from './compute.ts';
+import { METRIC_COLUMNS, type NodeSeries } from './series.ts';
+
+export interface BenchJobRow {
+  id: number;
+  owner: string;
+  bucket: string;
+  object_key: string;
+  etag: string;
+  size: number | null;
+  stem: string;
+  job_id: string;
+  view_name: string | null;
+  status: 'queued' | 'processing' | 'succeeded' | 'failed';
+  error: string | null;
+  queue_job_id: number | null;
+  processed_etag: string | null;
+  nodes: number | null;
+  samples: number | null;
+  energy_j: number | null;
+  energy_kwh: number | null;
+  tts_s: number | null;
+  avg_power_w: number | null;
+  peak_power_w: number | null;
+  peak_at_s: number | null;
+  edp_js: number | null;
+  cost_eur: number | null;
+  equivalent: unknown;
+  node_summaries: unknown;
+  created_at: Date;
+  updated_at: Date;
+  processed_at: Date | null;
+}
+
+/** Columns of `bench_samples` after (job_ref, node), in insert order. */
+export const SAMPLE_COLUMNS = [
+  'idx',
+  'elapsed_s',
+  'epoch_s',
+  'power_w',
+  'energy_j',
+  ...METRIC_COLUMNS,
+] as const;
+export type SampleColumn = (typeof SAMPLE_COLUMNS)[number];
+/** Columns a client may ask the series endpoint for. */
+export const SERIES_COLUMNS: readonly string[] = SAMPLE_COLUMNS.filter(
+  (c) => c !== 'idx' && c !== 'elapsed_s',
+);
+
+/** Rows per INSERT: keeps each statement's parameters in the tens of MB. */
+const BATCH_ROWS = 50_000;
+
+/** Records (or re-arms) the profile row for a new object version; returns its id. */
+export async function upsertForVersion(
+  tx: Queryable,
+  v: { owner: string; bucket: string; key: string; etag: string; size: number; stem: string; jobId: string },
+): Promise<number> {
+  const r = await tx.query<{ id: number }>(
+    `INSERT INTO bench_jobs (owner, bucket, object_key, etag, size, stem, job_id)
+     VALUES ($1, $2, $3, $4, $5, $6, $7)
+     ON CONFLICT (bucket, object_key) DO UPDATE SET etag = excluded.etag, size = excluded.size,
+       -- the same version announced again keeps its state; a new version starts over
+       status = CASE WHEN bench_jobs.etag = excluded.etag THEN bench_jobs.status ELSE 'queued' END,
+       error = CASE WHEN bench_jobs.etag = excluded.etag THEN bench_jobs.error END,
+       updated_at = now()
+     RETURNING id`,
+    [v.owner, v.bucket, v.key, v.etag, v.size, v.stem, v.jobId],
+  );
+  return (r.rows[0] as { id: number }).id;
+}
+
+export async function setQueueJob(tx: Queryable, id: number, queueJobId: number): Promise<void> {
+  await tx.query('UPDATE bench_jobs SET queue_job_id = $2 WHERE id = $1', [id, queueJobId]);
+}
+
+/** Status of the rows for these keys (progress of a batch). */
+export async function statusOf(db: Queryable, bucket: string, keys: string[]): Promise<BenchJobRow[]> {
+  const r = await db.query<BenchJobRow>(
+    'SELECT * FROM bench_jobs WHERE bucket = $1 AND object_key = ANY($2)',
+    [bucket, keys],
+  );
+  return r.rows;
+}
+
+export async function byObject(db: Queryable, bucket: string, key: string): Promise<BenchJobRow | null> {
+  const r = await db.query<BenchJobRow>('SELECT * FROM bench_jobs WHERE bucket = $1 AND object_key = $2', [
+    bucket,
+    key,
+  ]);
+  return r.rows[0] ?? null;
+}
+
+export async function setStatus(
+  db: Queryable,
+  id: number,
+  status: BenchJobRow['status'],
+  error: string | null,
+) {
+  await db.query('UPDATE bench_jobs SET status = $2, error = $3, updated_at = now() WHERE id = $1', [
+    id,
+    status,
+    error,
+  ]);
+}
+
+/** Locks the row for the write; null when it is gone or now holds another version. */
+export async function lockForWrite(tx: Queryable, id: number, etag: string): Promise<BenchJobRow | null> {
+  const r = await tx.query<BenchJobRow>('SELECT * FROM bench_jobs WHERE id = $1 AND etag = $2 FOR UPDATE', [
+    id,
+    etag,
+  ]);
+  return r.rows[0] ?? null;
+}
+
+export async function deleteSamples(tx: Queryable, id: number): Promise<void> {
+  await tx.query('DELETE FROM bench_samples WHERE job_ref = $1', [id]);
+}
+
+/**
+ * PostgreSQL's binary array format (what `array_recv` reads): `pg` sends Buffer parameters in
+ * binary, so the server neither parses text numbers nor do we format them (several times faster
+ * than array literals at a million rows, on both backends).
+ */
+const FLOAT8_OID = 701;
+const INT4_OID = 23;
+
+function arrayHeader(buf: Buffer, elementOid: number, length: number, hasNull: boolean) {
+  buf.writeInt32BE(1, 0); // dimensions
+  buf.writeInt32BE(hasNull ? 1 : 0, 4);
+  buf.writeInt32BE(elementOid, 8);
+  buf.writeInt32BE(length, 12);
+  buf.writeInt32BE(1, 16); // lower bound
+}
+
+/** float8[] of `values[from..to)`; NaN becomes NULL. */
+export function binaryFloat8Array(values: Float64Array, from: number, to: number): Buffer {
+  const buf = Buffer.allocUnsafe(20 + (to - from) * 12);
+  let hasNull = false;
+  let o = 20;
+  for (let i = from; i < to; i++) {
+    const v = values[i] ?? NaN;
+    if (Number.isFinite(v)) {
+      buf.writeInt32BE(8, o);
+      buf.writeDoubleBE(v, o + 4);
+      o += 12;
+    } else {
+      buf.writeInt32BE(-1, o);
+      o += 4;
+      hasNull = true;
+    }
+  }
+  arrayHeader(buf, FLOAT8_OID, to - from, hasNull);
+  return buf.subarray(0, o);
+}
+
+/** int4[] of the integers `from..to)`. */
+export function binaryRangeArray(from: number, to: number): Buffer {
+  const buf = Buffer.allocUnsafe(20 + (to - from) * 8);
+  arrayHeader(buf, INT4_OID, to - from, false);
+  let o = 20;
+  for (let i = from; i < to; i++, o += 8) {
+    buf.writeInt32BE(4, o);
+    buf.writeInt32BE(i, o + 4);
+  }
+  return buf;
+}
+
+const INSERT_SAMPLES = `INSERT INTO bench_samples (job_ref, node, ${SAMPLE_COLUMNS.join(', ')})
+  SELECT $1, $2, * FROM unnest($3::int[], ${SAMPLE_COLUMNS.slice(1)
+    .map((_, i) => `$${i + 4}::float8[]`)
+    .join(', ')})`;
+
+/** Inserts one node's samples in batches of multi-row `unnest` inserts with binary arrays. */
+export async function insertSamples(tx: Queryable, id: number, s: NodeSeries): Promise<void> {
+  const n = s.elapsed.length;
+  const columns: Float64Array[] = [
+    s.elapsed,
+    s.epoch,
+    s.power,
+    s.energyJ,
+    ...METRIC_COLUMNS.map((c) => s.metrics[c]),
+  ];
+  for (let from = 0; from < n; from += BATCH_ROWS) {
+    const to = Math.min(n, from + BATCH_ROWS);
+    await tx.query(INSERT_SAMPLES, [
+      id,
+      s.node,
+      binaryRangeArray(from, to),
+      ...columns.map((c) => binaryFloat8Array(c, from, to)),
+    ]);
+  }
+}
+
+/** Rows per COPY buffer: a few MB each, so memory stays flat while the server keeps up. */
+const COPY_ROWS = 16_384;
+
+/** The binary COPY stream of one node's rows: header, tuples, trailer. */
+function* copyTuples(id: number, s: NodeSeries): Generator<Buffer> {
+  const header = Buffer.alloc(19);
+  header.write('PGCOPY\n\xff\r\n\0', 0, 'latin1'); // signature, then flags and extension length 0
+  yield header;
+  const node = Buffer.from(s.node, 'utf8');
+  const floats: Float64Array[] = [
+    s.elapsed,
+    s.epoch,
+    s.power,
+    s.energyJ,
+    ...METRIC_COLUMNS.map((c) => s.metrics[c]),
+  ];
+  const fields = 3 + floats.length;
+  const rowMax = 2 + 12 + 4 + node.length + 8 + floats.length * 12;
+  const n = s.elapsed.length;
+  for (let from = 0; from < n; from += COPY_ROWS) {
+    const to = Math.min(n, from + COPY_ROWS);
+    const buf = Buffer.allocUnsafe((to - from) * rowMax);
+    let o = 0;
+    for (let i = from; i < to; i++) {
+      buf.writeInt16BE(fields, o);
+      buf.writeInt32BE(8, o + 2);
+      buf.writeBigInt64BE(BigInt(id), o + 6);
+      buf.writeInt32BE(node.length, o + 14);
+      node.copy(buf, o + 18);
+      o += 18 + node.length;
+      buf.writeInt32BE(4, o);
+      buf.writeInt32BE(i, o + 4);
+      o += 8;
+      for (const col of floats) {
+        const v = col[i] ?? NaN;
+        if (Number.isFinite(v)) {
+          buf.writeInt32BE(8, o);
+          buf.writeDoubleBE(v, o + 4);
+          o += 12;
+        } else {
+          buf.writeInt32BE(-1, o);
+          o += 4;
+        }
+      }
+    }
+    yield buf.subarray(0, o);
+  }
+  const trailer = Buffer.alloc(2);
+  trailer.writeInt16BE(-1, 0);
+  yield trailer;
+}
+
+/**
+ * Inserts one node's samples with `COPY ... FROM STDIN (FORMAT binary)`: PostgreSQL only (about
+ * twice as fast as the unnest insert there; PGlite's driver adapter has no COPY sub-protocol).
+ * `client` must be the transaction's connection.
+ */
+export async function copySamples(client: pg.ClientBase, id: number, s: NodeSeries): Promise<void> {
+  const sql = `COPY bench_samples (job_ref, node, ${SAMPLE_COLUMNS.join(', ')}) FROM STDIN (FORMAT binary)`;
+  await pipeline(Readable.from(copyTuples(id, s)), client.query(copyFrom(sql)));
+}
+
+export async function saveSummary(
+  tx: Queryable,
+  id: number,
+  etag: string,
+  job: Summary,
+  nodes: { node: string; powerSource: string; summary: Summary }[],
+  equivalent: unknown,
+  viewName: string,
+): Promise<void> {
+  await tx.query(
+    `UPDATE bench_jobs SET status = 'succeeded', error = NULL, processed_etag = $2, nodes = $3, samples = $4,
+       energy_j = $5, energy_kwh = $6, tts_s = $7, avg_power_w = $8, peak_power_w = $9, peak_at_s = $10,
+       edp_js = $11, cost_eur = $12, equivalent = $13::jsonb, node_summaries = $14::jsonb, view_name = $15,
+       processed_at = now(), updated_at = now()
+     WHERE id = $1`,
+    [
+      id,
+      etag,
+      nodes.length,
+      job.samples,
+      job.energyJ,
+      job.energyKwh,
+      job.ttsS,
+      job.avgPowerW,
+      job.peakPowerW,
+      job.peakAtS,
+      job.edpJs,
+      job.costEur,
+      JSON.stringify(equivalent),
+      JSON.stringify(nodes),
+      viewName,
+    ],
+  );
+}
+
+/** `job_<stem>`, lower-case letters, digits and `_` only, within PostgreSQL's 63-byte limit. */
+export function viewNameFor(stem: string, suffix = ''): string {
+  const clean = (s: string) => s.toLowerCase().replace(/[^a-z0-9_]+/g, '_');
+  const tail = suffix ? `_${clean(suffix)}` : '';
+  return `job_${clean(stem)}`.slice(0, 63 - tail.length) + tail;
+}
+
+export const quoteIdent = (name: string) => `"${name.replace(/"/g, '""')}"`;
+
+/**
+ * Picks the view name for a row: `job_<stem>`, or `job_<stem>_<owner>` when another owner's
+ * file already has that name (two users' same file name must not overwrite each other).
+ */
+export async function chooseViewName(tx: Queryable, row: BenchJobRow): Promise<string> {
+  if (row.view_name) return row.view_name;
+  for (const candidate of [
+    viewNameFor(row.stem),
+    viewNameFor(row.stem, row.owner),
+    viewNameFor(row.stem, `${row.owner}_${row.id}`),
+  ]) {
+    const taken = await tx.query('SELECT 1 FROM bench_jobs WHERE view_name = $1 AND id <> $2', [
+      candidate,
+      row.id,
+    ]);
+    if (taken.rows.length === 0) return candidate;
+  }
+  return viewNameFor(`${row.stem}_${row.id}`);
+}
+
+/** The seed's per-file table, now a view over the normalised samples. */
+export async function createView(tx: Queryable, name: string, id: number): Promise<void> {
+  if (!Number.isSafeInteger(id)) throw new Error('bad job id');
+  await tx.query(
+    `CREATE OR REPLACE VIEW ${quoteIdent(name)} AS
+     SELECT node, idx, elapsed_s AS "ElapsedTime", epoch_s AS "EpochTime", power_w AS "NodePower",
+       energy_j, energy_counter_j AS "Energy", cpu_frequency AS "CPUFrequency", cpu_time AS "CPUTime",
+       cpu_utilization AS "CPUUtilization", gpu_utilization AS "GPUUtilization", gpu_mem_mb AS "GPUMemMB",
+       rss AS "RSS", vm_size AS "VMSize", pages AS "Pages", read_mb AS "ReadMB", write_mb AS "WriteMB"
+     FROM bench_samples WHERE job_ref = ${id}`,
+  );
+}
+
+export async function dropView(tx: Queryable, name: string): Promise<void> {
+  await tx.query(`DROP VIEW IF EXISTS ${quoteIdent(name)}`);
+}
+
+/** Jobs visible to the caller: `owner` null means all (admins). */
+export async function list(db: Queryable, owner: string | null, limit: number, offset: number) {
+  const r = await db.query<BenchJobRow>(
+    `SELECT * FROM bench_jobs WHERE ($1::text IS NULL OR owner = $1)
+     ORDER BY updated_at DESC, id DESC LIMIT $2 OFFSET $3`,
+    [owner, limit, offset],
+  );
+  return r.rows;
+}
+
+/** The newest profile with this job id visible to the caller. */
+export async function byJobId(
+  db: Queryable,
+  jobId: string,
+  owner: string | null,
+): Promise<BenchJobRow | null> {
+  const r = await db.query<BenchJobRow>(
+    `SELECT * FROM bench_jobs WHERE job_id = $1 AND ($2::text IS NULL OR owner = $2)
+     ORDER BY updated_at DESC, id DESC LIMIT 1`,
+    [jobId, owner],
+  );
+  return r.rows[0] ?? null;
+}
+
+export async function deleteJob(tx: Queryable, id: number): Promise<void> {
+  await tx.query('DELETE FROM bench_samples WHERE job_ref = $1', [id]);
+  await tx.query('DELETE FROM bench_jobs WHERE id = $1', [id]);
+}
+
+/**
+ * The samples of a profile reduced in SQL to at most `maxPoints` per node: consecutive samples
+ * are grouped into equal buckets and averaged (the time is the bucket's first sample).
+ */
+export async function series(db: Queryable, id: number, columns: readonly string[], maxPoints: number) {
+  for (const c of columns) if (!SERIES_COLUMNS.includes(c)) throw new Error(`unknown column ${c}`);
+  const r = await db.query<Record<string, number | string | null>>(
+    `WITH s AS (
+       SELECT node, idx, elapsed_s, ${columns.join(', ')}, count(*) OVER (PARTITION BY node) AS n
+       FROM bench_samples WHERE job_ref = $1)
+     SELECT node, min(elapsed_s) AS elapsed_s${columns.map((c) => `, avg(${c}) AS ${c}`).join('')}
+     FROM s GROUP BY node, floor(idx::float8 * $2 / greatest(n, $2))
+     ORDER BY node, min(elapsed_s)`,
+    [id, maxPoints],
+  );
+  return r.rows;
+}
+
+/** Sample rows of a profile (tests and checks). */
+export async function countSamples(db: Queryable, id: number): Promise<number> {
+  const r = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM bench_samples WHERE job_ref = $1', [
+    id,
+  ]);
+  return r.rows[0]?.n ?? 0;
+}
