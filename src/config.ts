@@ -33,6 +33,12 @@ export interface Config {
   };
   /** How long a graceful shutdown may take before the process exits anyway. */
   shutdownTimeoutMs: number;
+  archery: {
+    /** Seed's dev mode: archery routes open to anyone (refused with NODE_ENV=production). */
+    devMode: boolean;
+    /** PostgreSQL NOTIFY channel the shot trigger signals on (seed default `archy`). */
+    wsChannel: string;
+  };
 }
 
 /** A variable Conflux reads, for validation messages, `.env.example` and `conflux config`. */
@@ -63,6 +69,17 @@ export const VARIABLES: readonly VariableSpec[] = [
     description: 'statement timeout for PostgreSQL (0 = none)',
   },
   { name: 'SHUTDOWN_TIMEOUT_MS', default: '10000', description: 'grace period for a shutdown' },
+  {
+    name: 'ARCH_STATS_DEV_MODE',
+    default: '',
+    description: 'archery routes open without tokens; empty = true unless NODE_ENV=production',
+  },
+  {
+    name: 'ARCH_STATS_SERVER_PORT',
+    default: '',
+    description: "the seed's name for the HTTP port, used when PORT is not set",
+  },
+  { name: 'ARCH_STATS_WS_CHANNEL', default: 'archy', description: 'NOTIFY channel of new archery shots' },
 ];
 
 export class ConfigError extends Error {
@@ -125,6 +142,15 @@ class Reader {
     return raw as T;
   }
 
+  bool(name: string, fallback: boolean): boolean {
+    const raw = this.raw(name).toLowerCase();
+    if (raw === '') return fallback;
+    if (['true', '1', 'yes', 'on'].includes(raw)) return true;
+    if (['false', '0', 'no', 'off'].includes(raw)) return false;
+    this.problems.push(`${name}: must be true or false (got '${raw}')`);
+    return fallback;
+  }
+
   list(name: string): string[] {
     return this.raw(name)
       .split(',')
@@ -153,10 +179,20 @@ class Reader {
 export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config {
   const r = new Reader(env);
   const apps = r.list('APPS');
+  const nodeEnv = r.oneOf('NODE_ENV', ['development', 'production', 'test'] as const);
+  const seedPort = (env.PORT ?? '') === '' && (env.ARCH_STATS_SERVER_PORT ?? '') !== '';
+  const wsChannel = r.str('ARCH_STATS_WS_CHANNEL');
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(wsChannel)) {
+    r.problems.push(`ARCH_STATS_WS_CHANNEL: must be a lower-case identifier (got '${wsChannel}')`);
+  }
+  const devMode = r.bool('ARCH_STATS_DEV_MODE', nodeEnv !== 'production');
+  if (devMode && nodeEnv === 'production') {
+    r.problems.push('ARCH_STATS_DEV_MODE: dev mode (open archery routes) is refused with NODE_ENV=production');
+  }
   const config: Config = {
-    nodeEnv: r.oneOf('NODE_ENV', ['development', 'production', 'test'] as const),
+    nodeEnv,
     host: r.str('HOST'),
-    port: r.int('PORT', 0, 65535),
+    port: seedPort ? r.int('ARCH_STATS_SERVER_PORT', 0, 65535) : r.int('PORT', 0, 65535),
     dataDir: path.resolve(cwd, r.str('DATA_DIR')),
     logLevel: r.oneOf('LOG_LEVEL', LOG_LEVELS),
     apps: apps.length > 0 ? apps : null,
@@ -166,6 +202,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
       statementTimeoutMs: r.int('DATABASE_STATEMENT_TIMEOUT_MS', 0, 86_400_000),
     },
     shutdownTimeoutMs: r.int('SHUTDOWN_TIMEOUT_MS', 100, 600_000),
+    archery: { devMode, wsChannel },
   };
   if (r.problems.length > 0) throw new ConfigError(r.problems);
   return config;
