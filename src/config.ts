@@ -33,6 +33,24 @@ export interface Config {
   };
   /** How long a graceful shutdown may take before the process exits anyway. */
   shutdownTimeoutMs: number;
+  live: {
+    /** Unsent bytes a live client may leave unread before it is disconnected. */
+    clientBufferBytes: number;
+    /** Topic patterns whose events are kept for clients that reconnect. */
+    durableTopics: string[];
+    /** Durable events kept per topic. */
+    retainEvents: number;
+    /** Durable events older than this many minutes are dropped. */
+    retainMinutes: number;
+    /** How instances exchange events; `auto` = Valkey when configured, else PostgreSQL NOTIFY. */
+    fanout: 'auto' | 'postgres' | 'valkey' | 'none';
+  };
+  valkey: {
+    /** `redis://` or `rediss://` URL; `null` selects the in-memory key-value store. */
+    url: string | null;
+    /** Prefix of every key and pub/sub channel, so several deployments can share one server. */
+    prefix: string;
+  };
   archery: {
     /** Seed's dev mode: archery routes open to anyone (refused with NODE_ENV=production). */
     devMode: boolean;
@@ -69,6 +87,30 @@ export const VARIABLES: readonly VariableSpec[] = [
     description: 'statement timeout for PostgreSQL (0 = none)',
   },
   { name: 'SHUTDOWN_TIMEOUT_MS', default: '10000', description: 'grace period for a shutdown' },
+  {
+    name: 'LIVE_CLIENT_BUFFER_BYTES',
+    default: '1048576',
+    description: 'unsent bytes per live client before it is disconnected as too slow',
+  },
+  {
+    name: 'LIVE_DURABLE_TOPICS',
+    default: '',
+    description: 'comma list of topic patterns kept for resume (apps add their own)',
+  },
+  { name: 'LIVE_RETAIN_EVENTS', default: '1000', description: 'durable live events kept per topic' },
+  { name: 'LIVE_RETAIN_MINUTES', default: '60', description: 'durable live events kept this many minutes' },
+  {
+    name: 'LIVE_FANOUT',
+    default: 'auto',
+    description: 'auto | postgres | valkey | none: how instances share live events',
+  },
+  {
+    name: 'VALKEY_URL',
+    default: '',
+    secret: true,
+    description: 'redis://host:6379 for Valkey/Redis; empty = in-memory key-value store',
+  },
+  { name: 'VALKEY_PREFIX', default: 'conflux:', description: 'prefix of Valkey keys and channels' },
   {
     name: 'ARCH_STATS_DEV_MODE',
     default: '',
@@ -187,7 +229,9 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
   }
   const devMode = r.bool('ARCH_STATS_DEV_MODE', nodeEnv !== 'production');
   if (devMode && nodeEnv === 'production') {
-    r.problems.push('ARCH_STATS_DEV_MODE: dev mode (open archery routes) is refused with NODE_ENV=production');
+    r.problems.push(
+      'ARCH_STATS_DEV_MODE: dev mode (open archery routes) is refused with NODE_ENV=production',
+    );
   }
   const config: Config = {
     nodeEnv,
@@ -202,8 +246,26 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
       statementTimeoutMs: r.int('DATABASE_STATEMENT_TIMEOUT_MS', 0, 86_400_000),
     },
     shutdownTimeoutMs: r.int('SHUTDOWN_TIMEOUT_MS', 100, 600_000),
+    live: {
+      clientBufferBytes: r.int('LIVE_CLIENT_BUFFER_BYTES', 1024, 1024 ** 3),
+      durableTopics: r.list('LIVE_DURABLE_TOPICS'),
+      retainEvents: r.int('LIVE_RETAIN_EVENTS', 1, 10_000_000),
+      retainMinutes: r.int('LIVE_RETAIN_MINUTES', 1, 525_600),
+      fanout: r.oneOf('LIVE_FANOUT', ['auto', 'postgres', 'valkey', 'none'] as const),
+    },
+    valkey: {
+      url: r.url('VALKEY_URL', ['redis:', 'rediss:', 'valkey:', 'valkeys:']),
+      prefix: r.str('VALKEY_PREFIX'),
+    },
     archery: { devMode, wsChannel },
   };
+  const badPattern = config.live.durableTopics.find(
+    (p) => !/^[A-Za-z0-9_:*-]+(\.[A-Za-z0-9_:*-]+)*$/.test(p),
+  );
+  if (badPattern !== undefined)
+    r.problems.push(`LIVE_DURABLE_TOPICS: '${badPattern}' is not a topic pattern`);
+  if (config.live.fanout === 'valkey' && config.valkey.url === null)
+    r.problems.push('LIVE_FANOUT: valkey needs VALKEY_URL');
   if (r.problems.length > 0) throw new ConfigError(r.problems);
   return config;
 }

@@ -16,6 +16,8 @@ import type { Logger } from 'pino';
 import type { Config } from '../config.ts';
 import type { Database } from './db/port.ts';
 import type { Migration } from './db/migrate.ts';
+import type { KeyValueStore } from './kv/port.ts';
+import type { LiveChannel } from './live/port.ts';
 import type { Metrics } from './metrics.ts';
 import type { Readiness } from './readiness.ts';
 
@@ -54,6 +56,10 @@ export interface Platform {
   readonly db: Database;
   readonly metrics: Metrics;
   readonly readiness: Readiness;
+  /** Events to browsers (`/live`, `/live/sse`) and between instances. */
+  readonly live: LiveChannel;
+  /** Shared small state and pub/sub: memory, or Valkey when `VALKEY_URL` is set. */
+  readonly kv: KeyValueStore;
 }
 
 export interface AppManifest {

@@ -5,7 +5,6 @@
 import type { AppManifest, Platform } from '../../platform/app.ts';
 import { useEnvelope, type RouteContext } from './envelope.ts';
 import { startShotFeed } from './live-shots.ts';
-import { liveOf } from './local-live.ts';
 import { initMigration } from './migrations/001-init.ts';
 import { arrowRoutes } from './routes/arrow.ts';
 import { faceRoutes } from './routes/face.ts';
@@ -45,10 +44,10 @@ export const archeryApp: AppManifest = {
     faceRoutes(http, ctx);
     shotRoutes(http, ctx);
     readingRoutes(http, ctx);
-    wsShotRoute(http, ctx, liveOf(platform));
+    wsShotRoute(http, ctx, platform.live, platform.config.live.clientBufferBytes);
   },
   start(platform) {
-    return startShotFeed(platform, new ArcheryService(platform.db), liveOf(platform));
+    return startShotFeed(platform, new ArcheryService(platform.db), platform.live);
   },
   simulator: registerSimulator,
 };

@@ -4,20 +4,19 @@ import type { LiveChannel } from '../../../platform/live/port.ts';
 import type { RouteContext } from '../envelope.ts';
 import { SHOTS_TOPIC } from '../live-shots.ts';
 
-/** A client whose unsent data exceeds this is too slow: it is dropped, never waited for. */
-const MAX_BUFFERED_BYTES = 1024 * 1024;
-
 /**
  * `GET /ws/shot`: every new shot (with score and speed) as one JSON text message, as the seed's
- * socket did. One subscription for all sockets, so each shot is serialised once.
+ * socket did. One subscription for all sockets, so each shot is serialised once. A client
+ * with more than `maxBufferedBytes` unsent (LIVE_CLIENT_BUFFER_BYTES) is too slow: it is
+ * dropped, never waited for.
  */
-export function wsShotRoute(http: Http, { auth }: RouteContext, live: LiveChannel) {
+export function wsShotRoute(http: Http, { auth }: RouteContext, live: LiveChannel, maxBufferedBytes: number) {
   const sockets = new Set<WebSocket>();
   const unsubscribe = live.subscribe([SHOTS_TOPIC], (event) => {
     if (sockets.size === 0) return;
     const text = JSON.stringify(event.data);
     for (const socket of sockets) {
-      if (socket.bufferedAmount > MAX_BUFFERED_BYTES) {
+      if (socket.bufferedAmount > maxBufferedBytes) {
         socket.terminate();
         sockets.delete(socket);
         continue;
