@@ -221,10 +221,14 @@ export class ArcheryService {
 
   /** Shots with their score and speed, in the order given (the live feed). */
   async scoredShots(ids: readonly string[]): Promise<ScoredShot[]> {
-    const shots = await store.shotsByIds(this.db, ids);
-    const targets = await store.targetsOfSessions(this.db, [...new Set(shots.map((s) => s.session_id))]);
+    const rows = await store.shotsWithTargets(this.db, ids);
+    const targets = rows.flatMap((r) => (r.target ? [r.target] : []));
+    const scored = scoreShots(
+      rows.map((r) => r.shot),
+      targets,
+    );
     const order = new Map(ids.map((id, i) => [id, i]));
-    return scoreShots(shots, targets).sort((a, b) => (order.get(a.id) ?? 0) - (order.get(b.id) ?? 0));
+    return scored.sort((a, b) => (order.get(a.id) ?? 0) - (order.get(b.id) ?? 0));
   }
 
   /** The performance view of a session (default: the open one). */

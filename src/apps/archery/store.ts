@@ -167,6 +167,24 @@ export async function shotsByIds(q: Queryable, ids: readonly string[]): Promise<
   return (await q.query<ShotWithArrow>(sql, [ids])).rows;
 }
 
+/**
+ * Shots with their session's target and faces in one round trip (the live feed's hot path):
+ * the target columns are null when the session has none.
+ */
+export async function shotsWithTargets(
+  q: Queryable,
+  ids: readonly string[],
+): Promise<{ shot: ShotWithArrow; target: TargetWithFaces | null }[]> {
+  const sql = `
+    SELECT s.*, a.human_identifier, row_to_json(tf) AS target
+    FROM archery_shots s
+    JOIN archery_arrows a ON a.id = s.arrow_id
+    LEFT JOIN LATERAL (${TARGET_WITH_FACES} WHERE t.session_id = s.session_id) tf ON true
+    WHERE s.id = ANY($1::uuid[])`;
+  const rows = (await q.query<ShotWithArrow & { target: TargetWithFaces | null }>(sql, [ids])).rows;
+  return rows.map(({ target, ...shot }) => ({ shot, target }));
+}
+
 export async function shotsOfSession(q: Queryable, sessionId: string): Promise<ShotWithArrow[]> {
   const sql = `${SHOT_WITH_ARROW} WHERE s.session_id = $1 ORDER BY s.arrow_disengage_time, s.id`;
   return (await q.query<ShotWithArrow>(sql, [sessionId])).rows;
