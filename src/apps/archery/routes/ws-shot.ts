@@ -6,11 +6,13 @@ import type { RouteContext } from '../envelope.ts';
 import { SHOTS_TOPIC } from '../live-shots.ts';
 
 /**
- * At most one write per socket per this many milliseconds: a shot arriving after a quiet spell
- * goes out at once; under load (hundreds of shots a second to a thousand sockets) shots are
- * grouped so that each socket gets one write per window instead of one per shot.
+ * At most one write per socket per window: a shot arriving after a quiet spell goes out at
+ * once; under load (hundreds of shots a second to a thousand sockets) shots are grouped so that
+ * each socket gets one write per window instead of one per shot. The window is at least
+ * COALESCE_MS and at least twice what the last fan-out took, so that writing to every socket
+ * never takes more than about half of the event loop, whatever the number of sockets.
  */
-const COALESCE_MS = 10;
+const COALESCE_MS = 5;
 
 /** An unmasked, unfragmented WebSocket text frame (RFC 6455 §5.2), as a server sends it. */
 export function textFrame(payload: Buffer): Buffer {
@@ -40,6 +42,7 @@ export function wsShotRoute(http: Http, { auth }: RouteContext, live: LiveChanne
   let pending: Buffer[] = [];
   let timer: NodeJS.Timeout | NodeJS.Immediate | null = null;
   let lastFlush = 0;
+  let windowMs = COALESCE_MS;
 
   const flush = () => {
     timer = null;
@@ -55,13 +58,14 @@ export function wsShotRoute(http: Http, { auth }: RouteContext, live: LiveChanne
       }
       tcp.write(frames);
     }
+    windowMs = Math.max(COALESCE_MS, 2 * (performance.now() - lastFlush));
   };
 
   const unsubscribe = live.subscribe([SHOTS_TOPIC], (event) => {
     if (sockets.size === 0) return;
     pending.push(textFrame(Buffer.from(JSON.stringify(event.data))));
     if (timer !== null) return;
-    const wait = lastFlush + COALESCE_MS - performance.now();
+    const wait = lastFlush + windowMs - performance.now();
     // setImmediate still groups shots published in the same turn (one NOTIFY batch).
     timer = wait <= 0 ? setImmediate(flush) : setTimeout(flush, wait);
   });
