@@ -15,7 +15,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import net from 'node:net';
 import pg from 'pg';
 import WebSocket from 'ws';
-import { printTable, sleep, summarise, writeResults } from './lib/stats.ts';
+import { printTable, sleep, summarise } from './lib/stats.ts';
 
 function arg(args: string[], name: string, fallback: number): number {
   const i = args.indexOf(`--${name}`);
@@ -123,7 +123,7 @@ async function batchedWriter(
   return { seconds: (performance.now() - start) / 1000, commits };
 }
 
-export default async function archeryLive(args: string[]) {
+export default async function archeryLive(args: string[]): Promise<Record<string, unknown>> {
   const clients = arg(args, 'clients', 1000);
   const rate = arg(args, 'rate', 500);
   const seconds = arg(args, 'seconds', 10);
@@ -297,7 +297,7 @@ export default async function archeryLive(args: string[]) {
         `measured clients: ${delivered}/${ids.length * measuredCount} deliveries; ` +
         `byte-counting clients with every shot: ${rawComplete}/${rawCount}\n`,
     );
-    writeResults('archery-live', {
+    return {
       clients,
       rate,
       shots: ids.length,
@@ -311,7 +311,7 @@ export default async function archeryLive(args: string[]) {
       platform,
       baseline,
       p99Ratio: ratio,
-    });
+    };
   } finally {
     for (const s of sockets) s.close();
     server.kill('SIGTERM');

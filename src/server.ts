@@ -14,6 +14,13 @@ import { runMigrations, type MigrationSet } from './platform/db/migrate.ts';
 import type { PgDatabase } from './platform/db/pg-database.ts';
 import { openPglite } from './platform/db/pglite.ts';
 import { openPostgres } from './platform/db/postgres.ts';
+import {
+  createAuth,
+  installAuth,
+  registerAuthRoutes,
+  warnAboutAuth,
+  type RouteEntry,
+} from './platform/auth/index.ts';
 import { createHttp } from './platform/http/create-http.ts';
 import { openKv, ValkeyKv, type KeyValueStore } from './platform/kv/index.ts';
 import { openLive, type Live } from './platform/live/index.ts';
@@ -117,6 +124,7 @@ export async function openCore(config: Config, log: Logger, opts: CoreOptions = 
   const readiness = new Readiness();
   readiness.register('database', () => db.ping());
   const metrics = createMetrics(db);
+  const { auth } = createAuth(config, db, log);
   let kv: KeyValueStore;
   try {
     kv = await openKv(config, log);
@@ -144,6 +152,7 @@ export async function openCore(config: Config, log: Logger, opts: CoreOptions = 
     db,
     metrics,
     readiness,
+    auth,
     apps,
     kv,
     live: live.hub,
@@ -157,13 +166,17 @@ export interface Server extends Stoppable {
   readonly core: Core;
   /** The address the API listens on, e.g. `http://127.0.0.1:8000`. */
   readonly url: string;
+  /** Every route with its declared auth (collected as routes were added). */
+  readonly routes: readonly RouteEntry[];
 }
 
 /** Builds and starts everything `conflux serve` runs. */
 export async function startServer(config: Config, log: Logger, opts: CoreOptions = {}): Promise<Server> {
   const core = await openCore(config, log, opts);
+  warnAboutAuth(config, log);
   const background: Stoppable[] = [];
   let http: Http | undefined;
+  let routes: RouteEntry[] = [];
   const stop = async () => {
     // Order: stop taking requests (and drain them), stop background work, close clients.
     if (http) await http.close();
@@ -173,7 +186,9 @@ export async function startServer(config: Config, log: Logger, opts: CoreOptions
   };
   try {
     http = await createHttp({ log, metrics: core.metrics, version: VERSION });
+    routes = installAuth(http, core.auth);
     registerPlatformRoutes(http, { readiness: core.readiness, metrics: core.metrics });
+    registerAuthRoutes(http, core.auth);
     core.liveRoutes(http);
     for (const app of core.apps) {
       if (app.routes)
@@ -214,5 +229,5 @@ export async function startServer(config: Config, log: Logger, opts: CoreOptions
   const addr = http.server.address();
   const port = typeof addr === 'object' && addr !== null ? addr.port : config.port;
   const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
-  return { http, core, url: `http://${host}:${port}`, stop };
+  return { http, core, url: `http://${host}:${port}`, routes, stop };
 }

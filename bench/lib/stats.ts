@@ -1,6 +1,4 @@
-/** Small helpers the benchmarks share: percentiles, a table printer, results on disk. */
-import { mkdirSync, writeFileSync } from 'node:fs';
-
+/** Latency summaries and a right-aligned table for the archery benchmark. */
 export function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return NaN;
   const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
@@ -25,12 +23,6 @@ export function printTable(rows: Record<string, string | number>[]) {
   const line = (vals: string[]) => vals.map((v, i) => v.padStart(widths[i] ?? 0)).join('  ');
   process.stdout.write(`${line(cols)}\n${line(widths.map((w) => '-'.repeat(w)))}\n`);
   for (const r of rows) process.stdout.write(`${line(cols.map((c) => cell(r[c])))}\n`);
-}
-
-export function writeResults(name: string, data: unknown) {
-  const dir = new URL('../results/', import.meta.url);
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(new URL(`${name}.json`, dir), JSON.stringify(data, null, 2));
 }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

@@ -20,6 +20,7 @@ import type { KeyValueStore } from './kv/port.ts';
 import type { LiveChannel } from './live/port.ts';
 import type { Metrics } from './metrics.ts';
 import type { Readiness } from './readiness.ts';
+import type { AuthService } from './auth/service.ts';
 
 /** Fastify with TypeBox route schemas: request types come from the schemas. */
 export type Http = FastifyInstance<
@@ -56,6 +57,8 @@ export interface Platform {
   readonly db: Database;
   readonly metrics: Metrics;
   readonly readiness: Readiness;
+  /** Accounts, tokens and API keys (e.g. MQTT checks device keys with `auth.verifyApiKey`). */
+  readonly auth: AuthService;
   /** Events to browsers (`/live`, `/live/sse`) and between instances. */
   readonly live: LiveChannel;
   /** Shared small state and pub/sub: memory, or Valkey when `VALKEY_URL` is set. */

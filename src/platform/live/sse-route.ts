@@ -10,6 +10,7 @@ const Query = Type.Object(
     topics: Type.String({ description: 'comma-separated topics or patterns with `*`', minLength: 1 }),
     since: Type.Optional(Type.Integer({ minimum: 0, description: 'resume after this event id' })),
     token: Type.Optional(Type.String({ description: 'access token, for EventSource (no headers)' })),
+    access_token: Type.Optional(Type.String({ description: 'same as `token`' })),
   },
   { additionalProperties: false },
 );
