@@ -82,7 +82,24 @@ describe.each(backends())('archery API on %s', (backend) => {
     expect(perf.body.data.map((s) => s.score)).toEqual(expected);
     const filtered = await call<unknown[]>(server, 'GET', `/shot?arrow_id=${a0}&session_id=${p.sessionId}`);
     expect(filtered.body.data).toHaveLength(3);
-    await call(server, 'PATCH', `/session/${p.sessionId}`, { is_opened: false });
+    expect((await call(server, 'DELETE', `/shot/${ids[3]}`)).body).toEqual({
+      code: 200,
+      data: { id: ids[3] },
+      errors: [],
+    });
+    expect((await call(server, 'DELETE', `/shot/${ids[3]}`)).status).toBe(404);
+    const closed = await call<{ is_opened: boolean; end_time: string }>(
+      server,
+      'PATCH',
+      `/session/${p.sessionId}`,
+      {
+        is_opened: false,
+      },
+    );
+    expect(closed.body.data).toMatchObject({
+      is_opened: false,
+      end_time: expect.stringMatching(/^\d{4}-/) as unknown,
+    });
   });
 
   it('serves the CRUD endpoints in the envelope', async () => {
