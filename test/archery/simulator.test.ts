@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backends } from '../helpers/db.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
@@ -33,6 +34,22 @@ describe.each(backends())('archery simulator from the CLI on %s', (backend) => {
   it.each(modes)(
     'three sensor processes (via %s) produce shots that reach the socket scored',
     async (mode) => {
+      // An interrupted earlier run left a reading pending: this run must neither use nor wait for it.
+      const open = await call<{ id: string }>(server, 'GET', '/session/open');
+      const sessionId =
+        open.status === 200
+          ? open.body.data.id
+          : (await call<{ id: string }>(server, 'POST', '/session', { location: 'range' })).body.data.id;
+      const arrows = await call<{ id: string }[]>(server, 'GET', '/arrow?is_active=true');
+      let arrowId = arrows.body.data[0]?.id;
+      if (arrowId === undefined) {
+        arrowId = randomUUID();
+        await call(server, 'POST', '/arrow', { id: arrowId, human_identifier: 'OLD-1', length: 70 });
+      }
+      const stale = await call<{ id: string }>(server, 'POST', '/shot_reading', {
+        session_id: sessionId,
+        arrow_id: arrowId,
+      });
       const socket = await shotSocket(server);
       const args = ['--shots', '6', '--interval', '50', '--arrows', '3', '--miss-rate', '0.3'];
       const run =
@@ -58,6 +75,12 @@ describe.each(backends())('archery simulator from the CLI on %s', (backend) => {
       // The set-up is reused: one open session, its target and the same quiver.
       expect((await call<unknown[]>(server, 'GET', '/session?is_opened=true')).body.data).toHaveLength(1);
       expect((await call<unknown[]>(server, 'GET', '/arrow?is_active=true')).body.data).toHaveLength(3);
+      const pending = await call<{ id: string }[]>(
+        server,
+        'GET',
+        `/shot_reading?session_id=${sessionId}&stage=bow`,
+      );
+      expect(pending.body.data.map((r) => r.id)).toContain(stale.body.data.id);
       await socket.close();
     },
   );

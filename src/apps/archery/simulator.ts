@@ -32,6 +32,7 @@ interface SetupPort {
   createFace(targetId: string): Promise<void>;
   activeArrows(): Promise<{ id: string; human_identifier: string }[]>;
   createArrow(humanIdentifier: string): Promise<string>;
+  pendingReadingIds(sessionId: string): Promise<string[]>;
 }
 
 const TARGET = { max_x: 1300, max_y: 1300, distance: 18 };
@@ -56,6 +57,13 @@ function serviceSetup(service: ArcheryService): SetupPort {
     activeArrows: () => service.listArrows({ is_active: true }),
     createArrow: async (hid) =>
       (await service.createArrow({ id: crypto.randomUUID(), human_identifier: hid, length: 72 })).id,
+    pendingReadingIds: async (sid) => {
+      const stages = await Promise.all([
+        service.pendingReadings(sid, 'bow'),
+        service.pendingReadings(sid, 'target'),
+      ]);
+      return stages.flat().map((r) => r.id);
+    },
   };
 }
 
@@ -74,6 +82,14 @@ function apiSetup(base: string): SetupPort {
       await apiCall(base, 'POST', '/arrow', { id, human_identifier: hid, length: 72 });
       return id;
     },
+    pendingReadingIds: async (sid) => {
+      const stages = await Promise.all(
+        ['bow', 'target'].map((stage) =>
+          apiCall<{ id: string }[]>(base, 'GET', `/shot_reading?session_id=${sid}&stage=${stage}`),
+        ),
+      );
+      return stages.flat().map((r) => r.id);
+    },
   };
 }
 
@@ -88,7 +104,9 @@ export async function ensurePractice(port: SetupPort, quiver: number) {
   for (let i = 1; arrowIds.length < quiver; i++) {
     if (!taken.has(`SIM-${i}`)) arrowIds.push(await port.createArrow(`SIM-${i}`));
   }
-  return { sessionId: session.id, targetId: target.id, arrowIds };
+  // Taken before any sensor starts, so that no reading of this run can be among them.
+  const staleReadingIds = await port.pendingReadingIds(session.id);
+  return { sessionId: session.id, targetId: target.id, arrowIds, staleReadingIds };
 }
 
 function exitOf(child: ChildProcess): Promise<number> {
@@ -137,6 +155,7 @@ async function run(opts: SimOptions) {
     intervalMs,
     shots,
     missRate,
+    staleReadingIds: practice.staleReadingIds,
   };
   log.info(
     {

@@ -218,7 +218,7 @@ export async function insertReading(q: Queryable, sessionId: string, arrowId: st
 }
 
 /** Readings waiting for the bow reader (no release yet) or the target reader (released, not landed). */
-export async function pendingReadings(q: Queryable, sessionId: string, stage: ReadingStage, limit = 10) {
+export async function pendingReadings(q: Queryable, sessionId: string, stage: ReadingStage, limit = 100) {
   const cond = stage === 'bow' ? 'arrow_engage_time IS NULL' : 'arrow_engage_time IS NOT NULL';
   const sql = `SELECT * FROM archery_shot_readings WHERE session_id = $1 AND NOT target_read AND ${cond}
                ORDER BY read_at, id LIMIT $2`;

@@ -21,6 +21,8 @@ export interface SensorConfig {
   shots: number;
   /** Share of arrows that miss the target. */
   missRate: number;
+  /** Readings an earlier, interrupted run left pending: not this run's arrows, ignored. */
+  staleReadingIds: string[];
 }
 
 export interface Calibration {

@@ -63,8 +63,9 @@ export async function forEachPending(
 ): Promise<void> {
   const idleMs = Math.max(10, Math.min(100, ctx.config.intervalMs / 10));
   const seen = new Set<string>();
+  const stale = new Set(ctx.config.staleReadingIds);
   while (!ctx.stopped() && (ctx.config.shots === 0 || seen.size < ctx.config.shots)) {
-    const pending = (await ctx.link.pending(stage)).filter((r) => !seen.has(r.id));
+    const pending = (await ctx.link.pending(stage)).filter((r) => !seen.has(r.id) && !stale.has(r.id));
     if (pending.length === 0) {
       await sleep(idleMs);
       continue;
