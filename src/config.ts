@@ -66,6 +66,12 @@ export interface Config {
     /** How long processing one file may take (also its lease: a dead worker's file is resumed after it). */
     jobTimeoutMs: number;
   };
+  archery: {
+    /** Seed's dev mode: archery routes open to anyone (refused with NODE_ENV=production). */
+    devMode: boolean;
+    /** PostgreSQL NOTIFY channel the shot trigger signals on (seed default `archy`). */
+    wsChannel: string;
+  };
   auth: AuthConfig;
   objects: ObjectsConfig;
 }
@@ -255,6 +261,17 @@ export const VARIABLES: readonly VariableSpec[] = [
     description: 'redis://host:6379 for Valkey/Redis; empty = in-memory key-value store',
   },
   { name: 'VALKEY_PREFIX', default: 'conflux:', description: 'prefix of Valkey keys and channels' },
+  {
+    name: 'ARCH_STATS_DEV_MODE',
+    default: '',
+    description: 'archery routes open without tokens; empty = true unless NODE_ENV=production',
+  },
+  {
+    name: 'ARCH_STATS_SERVER_PORT',
+    default: '',
+    description: "the seed's name for the HTTP port, used when PORT is not set",
+  },
+  { name: 'ARCH_STATS_WS_CHANNEL', default: 'archy', description: 'NOTIFY channel of new archery shots' },
 ];
 
 export class ConfigError extends Error {
@@ -317,19 +334,21 @@ class Reader {
     return raw as T;
   }
 
+  /** `fallback` when unset and without a default (e.g. a default that depends on NODE_ENV). */
+  bool(name: string, fallback = false): boolean {
+    const raw = this.raw(name).toLowerCase();
+    if (raw === '') return fallback;
+    if (['true', '1', 'yes', 'on'].includes(raw)) return true;
+    if (['false', '0', 'no', 'off'].includes(raw)) return false;
+    this.problems.push(`${name}: must be true or false (got '${raw}')`);
+    return fallback;
+  }
+
   list(name: string): string[] {
     return this.raw(name)
       .split(',')
       .map((s) => s.trim())
       .filter((s) => s.length > 0);
-  }
-
-  bool(name: string): boolean {
-    const raw = this.raw(name).toLowerCase();
-    if (['true', '1', 'yes', 'on'].includes(raw)) return true;
-    if (['false', '0', 'no', 'off'].includes(raw)) return false;
-    this.problems.push(`${name}: must be true or false (got '${raw}')`);
-    return false;
   }
 
   /** The first of `names` that is set (an S3_* name or its seed alias), or null. */
@@ -362,10 +381,22 @@ class Reader {
 export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config {
   const r = new Reader(env);
   const apps = r.list('APPS');
+  const nodeEnv = r.oneOf('NODE_ENV', ['development', 'production', 'test'] as const);
+  const seedPort = (env.PORT ?? '') === '' && (env.ARCH_STATS_SERVER_PORT ?? '') !== '';
+  const wsChannel = r.str('ARCH_STATS_WS_CHANNEL');
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(wsChannel)) {
+    r.problems.push(`ARCH_STATS_WS_CHANNEL: must be a lower-case identifier (got '${wsChannel}')`);
+  }
+  const devMode = r.bool('ARCH_STATS_DEV_MODE', nodeEnv !== 'production');
+  if (devMode && nodeEnv === 'production') {
+    r.problems.push(
+      'ARCH_STATS_DEV_MODE: dev mode (open archery routes) is refused with NODE_ENV=production',
+    );
+  }
   const config: Config = {
-    nodeEnv: r.oneOf('NODE_ENV', ['development', 'production', 'test'] as const),
+    nodeEnv,
     host: r.str('HOST'),
-    port: r.int('PORT', 0, 65535),
+    port: seedPort ? r.int('ARCH_STATS_SERVER_PORT', 0, 65535) : r.int('PORT', 0, 65535),
     dataDir: path.resolve(cwd, r.str('DATA_DIR')),
     logLevel: r.oneOf('LOG_LEVEL', LOG_LEVELS),
     apps: apps.length > 0 ? apps : null,
@@ -393,6 +424,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
       url: r.url('VALKEY_URL', ['redis:', 'rediss:', 'valkey:', 'valkeys:']),
       prefix: r.str('VALKEY_PREFIX'),
     },
+    archery: { devMode, wsChannel },
   };
   const badPattern = config.live.durableTopics.find(
     (p) => !/^[A-Za-z0-9_:*-]+(\.[A-Za-z0-9_:*-]+)*$/.test(p),

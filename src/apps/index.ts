@@ -1,8 +1,9 @@
 import type { AppManifest } from '../platform/app.ts';
 import { bench } from './bench/index.ts';
+import { archeryApp } from './archery/index.ts';
 
 /**
  * Every app that exists, in mount order. An app adds itself here with one import; the
  * platform never imports an app anywhere else.
  */
-export const ALL_APPS: readonly AppManifest[] = [bench];
+export const ALL_APPS: readonly AppManifest[] = [bench, archeryApp];
