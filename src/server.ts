@@ -19,6 +19,7 @@ import { registerPlatformRoutes } from './platform/http/platform-routes.ts';
 import { createMetrics } from './platform/metrics.ts';
 import { PLATFORM_MIGRATIONS } from './platform/migrations.ts';
 import { Readiness } from './platform/readiness.ts';
+import { openMqtt, type PlatformMqtt } from './platform/mqtt/mqtt.ts';
 
 export const VERSION = (
   JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
@@ -55,6 +56,7 @@ export class StartupError extends Error {
 export interface Core extends Platform, Stoppable {
   readonly apps: AppManifest[];
   readonly db: PgDatabase;
+  mqtt?: PlatformMqtt;
 }
 
 /**
@@ -66,6 +68,20 @@ export interface CoreOptions {
   migrate?: boolean;
   /** A database opened by the caller (tests); it is closed with the core. */
   db?: PgDatabase;
+}
+
+/** Opens the MQTT part (embedded broker or external client) for a running server. */
+async function attachMqtt(core: Core): Promise<PlatformMqtt> {
+  try {
+    const mqtt = await openMqtt(core);
+    core.mqtt = mqtt;
+    return mqtt;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE')
+      throw new StartupError(`MQTT port ${core.config.mqtt.port} is already in use`, 'MQTT_PORT', e);
+    throw new StartupError(`cannot start MQTT: ${(e as Error).message}`, 'MQTT_URL', e);
+  }
 }
 
 export async function openCore(config: Config, log: Logger, opts: CoreOptions = {}): Promise<Core> {
@@ -131,9 +147,11 @@ export async function startServer(config: Config, log: Logger, opts: CoreOptions
     if (http) await http.close();
     for (const b of background.reverse())
       await b.stop().catch((e: unknown) => log.error({ err: e }, 'stop failed'));
+    await core.mqtt?.stop().catch((e: unknown) => log.error({ err: e }, 'mqtt stop failed'));
     await core.stop();
   };
   try {
+    await attachMqtt(core);
     http = await createHttp({ log, metrics: core.metrics, version: VERSION });
     registerPlatformRoutes(http, { readiness: core.readiness, metrics: core.metrics });
     for (const app of core.apps) {

@@ -17,6 +17,7 @@ import type { Config } from '../config.ts';
 import type { Database } from './db/port.ts';
 import type { Migration } from './db/migrate.ts';
 import type { Metrics } from './metrics.ts';
+import type { PlatformMqtt } from './mqtt/mqtt.ts';
 import type { Readiness } from './readiness.ts';
 
 /** Fastify with TypeBox route schemas: request types come from the schemas. */
@@ -54,6 +55,8 @@ export interface Platform {
   readonly db: Database;
   readonly metrics: Metrics;
   readonly readiness: Readiness;
+  /** MQTT (embedded broker or external); present in `serve`, absent in `migrate` and commands. */
+  readonly mqtt?: PlatformMqtt;
 }
 
 export interface AppManifest {

@@ -34,6 +34,8 @@ describe.each(backends())('platform routes on %s', (backend) => {
   it('counts requests in /metrics', async () => {
     await server.http.inject({ method: 'GET', url: '/health' });
     const res = await server.http.inject({ method: 'GET', url: '/metrics' });
-    expect(res.body).toMatch(/http_request_duration_seconds_count\{method="GET",route="\/health",status="200"\} \d+/);
+    expect(res.body).toMatch(
+      /http_request_duration_seconds_count\{method="GET",route="\/health",status="200"\} \d+/,
+    );
   });
 });
