@@ -36,6 +36,24 @@ export interface Config {
   shutdownTimeoutMs: number;
   mqtt: MqttConfig;
   grid: GridConfig;
+  live: {
+    /** Unsent bytes a live client may leave unread before it is disconnected. */
+    clientBufferBytes: number;
+    /** Topic patterns whose events are kept for clients that reconnect. */
+    durableTopics: string[];
+    /** Durable events kept per topic. */
+    retainEvents: number;
+    /** Durable events older than this many minutes are dropped. */
+    retainMinutes: number;
+    /** How instances exchange events; `auto` = Valkey when configured, else PostgreSQL NOTIFY. */
+    fanout: 'auto' | 'postgres' | 'valkey' | 'none';
+  };
+  valkey: {
+    /** `redis://` or `rediss://` URL; `null` selects the in-memory key-value store. */
+    url: string | null;
+    /** Prefix of every key and pub/sub channel, so several deployments can share one server. */
+    prefix: string;
+  };
 }
 
 export interface MqttConfig {
@@ -151,6 +169,30 @@ export const VARIABLES: readonly VariableSpec[] = [
     description: 'grid: how often event windows are checked',
   },
   { name: 'GRID_TIMEZONE', default: 'UTC', description: 'grid: time zone of "today" in statistics' },
+  {
+    name: 'LIVE_CLIENT_BUFFER_BYTES',
+    default: '1048576',
+    description: 'unsent bytes per live client before it is disconnected as too slow',
+  },
+  {
+    name: 'LIVE_DURABLE_TOPICS',
+    default: '',
+    description: 'comma list of topic patterns kept for resume (apps add their own)',
+  },
+  { name: 'LIVE_RETAIN_EVENTS', default: '1000', description: 'durable live events kept per topic' },
+  { name: 'LIVE_RETAIN_MINUTES', default: '60', description: 'durable live events kept this many minutes' },
+  {
+    name: 'LIVE_FANOUT',
+    default: 'auto',
+    description: 'auto | postgres | valkey | none: how instances share live events',
+  },
+  {
+    name: 'VALKEY_URL',
+    default: '',
+    secret: true,
+    description: 'redis://host:6379 for Valkey/Redis; empty = in-memory key-value store',
+  },
+  { name: 'VALKEY_PREFIX', default: 'conflux:', description: 'prefix of Valkey keys and channels' },
 ];
 
 export class ConfigError extends Error {
@@ -314,7 +356,25 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
       dispatchIntervalMs: r.int('GRID_DISPATCH_INTERVAL_MS', 10, 600_000),
       timeZone: r.timeZone('GRID_TIMEZONE'),
     },
+    live: {
+      clientBufferBytes: r.int('LIVE_CLIENT_BUFFER_BYTES', 1024, 1024 ** 3),
+      durableTopics: r.list('LIVE_DURABLE_TOPICS'),
+      retainEvents: r.int('LIVE_RETAIN_EVENTS', 1, 10_000_000),
+      retainMinutes: r.int('LIVE_RETAIN_MINUTES', 1, 525_600),
+      fanout: r.oneOf('LIVE_FANOUT', ['auto', 'postgres', 'valkey', 'none'] as const),
+    },
+    valkey: {
+      url: r.url('VALKEY_URL', ['redis:', 'rediss:', 'valkey:', 'valkeys:']),
+      prefix: r.str('VALKEY_PREFIX'),
+    },
   };
+  const badPattern = config.live.durableTopics.find(
+    (p) => !/^[A-Za-z0-9_:*-]+(\.[A-Za-z0-9_:*-]+)*$/.test(p),
+  );
+  if (badPattern !== undefined)
+    r.problems.push(`LIVE_DURABLE_TOPICS: '${badPattern}' is not a topic pattern`);
+  if (config.live.fanout === 'valkey' && config.valkey.url === null)
+    r.problems.push('LIVE_FANOUT: valkey needs VALKEY_URL');
   if (config.mqtt.sharedGroup !== null && !/^[A-Za-z0-9_-]+$/.test(config.mqtt.sharedGroup))
     r.problems.push('MQTT_SHARED_GROUP: letters, digits, _ and - only');
   if (config.nodeEnv === 'production' && config.mqtt.url === null && config.mqtt.allowAnonymous)

@@ -15,6 +15,8 @@ import type { PgDatabase } from './platform/db/pg-database.ts';
 import { openPglite } from './platform/db/pglite.ts';
 import { openPostgres } from './platform/db/postgres.ts';
 import { createHttp } from './platform/http/create-http.ts';
+import { openLive, type Live } from './platform/live/index.ts';
+import type { LiveHub } from './platform/live/channel.ts';
 import { registerPlatformRoutes } from './platform/http/platform-routes.ts';
 import { createMetrics } from './platform/metrics.ts';
 import { PLATFORM_MIGRATIONS } from './platform/migrations.ts';
@@ -57,6 +59,9 @@ export interface Core extends Platform, Stoppable {
   readonly apps: AppManifest[];
   readonly db: PgDatabase;
   mqtt?: PlatformMqtt;
+  readonly live: LiveHub;
+  /** Mounts `/live` and `/live/sse`. */
+  readonly liveRoutes: Live['registerRoutes'];
 }
 
 /**
@@ -127,7 +132,18 @@ export async function openCore(config: Config, log: Logger, opts: CoreOptions = 
   const readiness = new Readiness();
   readiness.register('database', () => db.ping());
   const metrics = createMetrics(db);
-  return { config, log, db, metrics, readiness, apps, stop: close };
+  let live: Live;
+  try {
+    live = await openLive({ config, db, log, metrics });
+  } catch (e) {
+    await close();
+    throw new StartupError(`cannot start the live channel: ${(e as Error).message}`, 'LIVE_FANOUT', e);
+  }
+  const stop = async () => {
+    await live.stop().catch((e: unknown) => log.error({ err: e }, 'stopping the live channel failed'));
+    await close();
+  };
+  return { config, log, db, metrics, readiness, apps, live: live.hub, liveRoutes: live.registerRoutes, stop };
 }
 
 export interface Server extends Stoppable {
@@ -154,6 +170,7 @@ export async function startServer(config: Config, log: Logger, opts: CoreOptions
     await attachMqtt(core);
     http = await createHttp({ log, metrics: core.metrics, version: VERSION });
     registerPlatformRoutes(http, { readiness: core.readiness, metrics: core.metrics });
+    core.liveRoutes(http);
     for (const app of core.apps) {
       if (app.routes)
         await http.register(async (scope) => app.routes?.(scope as Http, core), { prefix: app.prefix });

@@ -16,6 +16,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config.ts';
 import type { Database } from './db/port.ts';
 import type { Migration } from './db/migrate.ts';
+import type { LiveChannel } from './live/port.ts';
 import type { Metrics } from './metrics.ts';
 import type { PlatformMqtt } from './mqtt/mqtt.ts';
 import type { Readiness } from './readiness.ts';
@@ -57,6 +58,8 @@ export interface Platform {
   readonly readiness: Readiness;
   /** MQTT (embedded broker or external); present in `serve`, absent in `migrate` and commands. */
   readonly mqtt?: PlatformMqtt;
+  /** Events to browsers (`/live`, `/live/sse`) and between instances. */
+  readonly live: LiveChannel;
 }
 
 export interface AppManifest {

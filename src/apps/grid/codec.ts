@@ -138,7 +138,8 @@ function loadsOf(o: Record<string, unknown>): LoadReport[] {
   if (v.length > MAX_LOADS) throw new DeadLetter(`more than ${MAX_LOADS} loads`);
   const seen = new Set<string>();
   return v.map((l: unknown, i) => {
-    if (typeof l !== 'object' || l === null || Array.isArray(l)) throw new DeadLetter(`loads[${i}] is not an object`);
+    if (typeof l !== 'object' || l === null || Array.isArray(l))
+      throw new DeadLetter(`loads[${i}] is not an object`);
     const x = l as Record<string, unknown>;
     const id = typeof x.id === 'number' && Number.isInteger(x.id) ? String(x.id) : x.id;
     if (typeof id !== 'string' || !ID.test(id)) throw new DeadLetter(`loads[${i}].id missing or invalid`);
@@ -148,7 +149,8 @@ function loadsOf(o: Record<string, unknown>): LoadReport[] {
     if (enabled !== undefined && enabled !== null && typeof enabled !== 'boolean')
       throw new DeadLetter(`loads[${i}].enabled must be a boolean`);
     const priority = num(x, 'priority');
-    if (priority !== null && !Number.isInteger(priority)) throw new DeadLetter(`loads[${i}].priority must be an integer`);
+    if (priority !== null && !Number.isInteger(priority))
+      throw new DeadLetter(`loads[${i}].priority must be an integer`);
     return {
       id,
       name: str(x, 'name'),
@@ -205,7 +207,8 @@ export function decodeAck(payload: Buffer, venFromTopic: string | null): Ack {
   const op = o.op;
   if (!OPS.includes(op as Ack['op'])) throw new DeadLetter('op must be event, restore or ping');
   const status = o.status;
-  if (!STATUSES.includes(status as Ack['status'])) throw new DeadLetter('status must be accepted, rejected or success');
+  if (!STATUSES.includes(status as Ack['status']))
+    throw new DeadLetter('status must be accepted, rejected or success');
   const eventId = optionalId(o, 'eventId', 'event_id');
   if (op === 'event' && eventId === null) throw new DeadLetter('event ack without eventId');
   const cc = o.circuitsCurtailed ?? [];
@@ -220,10 +223,12 @@ export function decodeAck(payload: Buffer, venFromTopic: string | null): Ack {
     requestedShedKw: num(o, 'requestedShedKw'),
     actualShedKw: num(o, 'actualShedKw'),
     circuitsCurtailed: cc.map((c: unknown, i) => {
-      if (typeof c !== 'object' || c === null) throw new DeadLetter(`circuitsCurtailed[${i}] is not an object`);
+      if (typeof c !== 'object' || c === null)
+        throw new DeadLetter(`circuitsCurtailed[${i}] is not an object`);
       const x = c as Record<string, unknown>;
       const id = typeof x.id === 'number' ? String(x.id) : x.id;
-      if (typeof id !== 'string' || id.length > 128) throw new DeadLetter(`circuitsCurtailed[${i}].id invalid`);
+      if (typeof id !== 'string' || id.length > 128)
+        throw new DeadLetter(`circuitsCurtailed[${i}].id invalid`);
       const critical = x.critical;
       if (critical !== undefined && critical !== null && typeof critical !== 'boolean')
         throw new DeadLetter(`circuitsCurtailed[${i}].critical must be a boolean`);

@@ -147,7 +147,16 @@ export function meteringUnit(m: Metering, receivedAt: Date): Unit {
   const reported = JSON.stringify({ kind: 'metering', timestamp: iso(m.timestamp), ...m.raw });
   return {
     grid_vens: [
-      venRow(m.venId, m.timestamp, receivedAt, m.usedPowerKw, m.shedPowerKw, m.eventId, loadsJson(m.loads), reported),
+      venRow(
+        m.venId,
+        m.timestamp,
+        receivedAt,
+        m.usedPowerKw,
+        m.shedPowerKw,
+        m.eventId,
+        loadsJson(m.loads),
+        reported,
+      ),
     ],
     grid_readings: [
       [
@@ -169,7 +178,16 @@ export function statusUnit(s: StatusReport, receivedAt: Date): Unit {
   const reported = JSON.stringify({ kind: 'status', timestamp: iso(s.timestamp), ...s.raw });
   return {
     grid_vens: [
-      venRow(s.venId, s.timestamp, receivedAt, s.currentPowerKw, s.shedAvailabilityKw, s.activeEventId, null, reported),
+      venRow(
+        s.venId,
+        s.timestamp,
+        receivedAt,
+        s.currentPowerKw,
+        s.shedAvailabilityKw,
+        s.activeEventId,
+        null,
+        reported,
+      ),
     ],
     grid_status_reports: [
       [
@@ -188,7 +206,21 @@ export function statusUnit(s: StatusReport, receivedAt: Date): Unit {
 export function snapshotUnit(s: LoadSnapshot, receivedAt: Date): Unit {
   // A snapshot refreshes lastSeen and the loads, not the VEN's power figures.
   return {
-    grid_vens: [[s.venId, s.venId, 'online', s.venId, iso(receivedAt), null, null, null, null, loadsJson(s.loads), null]],
+    grid_vens: [
+      [
+        s.venId,
+        s.venId,
+        'online',
+        s.venId,
+        iso(receivedAt),
+        null,
+        null,
+        null,
+        null,
+        loadsJson(s.loads),
+        null,
+      ],
+    ],
     grid_load_readings: loadRows(s.venId, s.timestamp, s.loads, 'snapshot'),
   };
 }

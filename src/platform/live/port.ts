@@ -4,12 +4,28 @@
  * event is committed.
  */
 
-/** What subscribers receive. `id` increases per topic; `ts` is ISO-8601. */
+/**
+ * What subscribers receive. `id` increases per topic; `ts` is ISO-8601. Ids are derived from
+ * time (microseconds since the epoch, bumped when needed to stay increasing), so one number is
+ * also a usable resume point across several topics (`since`, SSE `Last-Event-ID`).
+ */
 export interface LiveEvent<T = unknown> {
   topic: string;
   id: number;
   ts: string;
   data: T;
+}
+
+export interface PublishOptions {
+  /** Deliver only to this instance's subscribers (see {@link LiveChannel.publish}). */
+  local?: boolean;
+  /**
+   * Keep the event for clients that reconnect (`since` / `Last-Event-ID`), for a bounded time
+   * and count. Defaults to whether the topic matches `LIVE_DURABLE_TOPICS` or a pattern given
+   * to {@link LiveChannel.durable}. Durable events are written to the database before they
+   * are delivered, so `publish` resolves after that write.
+   */
+  durable?: boolean;
 }
 
 export interface LiveChannel {
@@ -19,11 +35,18 @@ export interface LiveChannel {
    * `local: true` delivers only to this instance's subscribers: for sources every instance
    * already sees on its own (e.g. a database trigger's NOTIFY that each instance LISTENs to).
    */
-  publish<T>(topic: string, data: T, opts?: { local?: boolean }): Promise<LiveEvent<T>>;
+  publish<T>(topic: string, data: T, opts?: PublishOptions): Promise<LiveEvent<T>>;
   /**
    * Subscribes in-process to topics matching any of `patterns` (`*` matches one or more
    * dot-separated segments' worth of characters, e.g. `grid.telemetry.*`). Returns an unsubscribe
    * function. Handlers must not throw or block; slow consumers are the caller's to bound.
    */
   subscribe(patterns: readonly string[], handler: (event: LiveEvent) => void): () => void;
+  /** Makes every topic matching one of `patterns` durable (kept for resume); for apps at start. */
+  durable(patterns: readonly string[]): void;
+  /**
+   * Durable events on topics matching `patterns` with an id above `since` (oldest first, at
+   * most `limit`): what a reconnecting client missed. Empty when nothing is kept.
+   */
+  replay(patterns: readonly string[], since: number, limit?: number): Promise<LiveEvent[]>;
 }
