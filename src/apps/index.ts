@@ -1,7 +1,8 @@
 import type { AppManifest } from '../platform/app.ts';
+import { grid } from './grid/index.ts';
 
 /**
  * Every app that exists, in mount order. An app adds itself here with one import; the
  * platform never imports an app anywhere else.
  */
-export const ALL_APPS: readonly AppManifest[] = [];
+export const ALL_APPS: readonly AppManifest[] = [grid];
