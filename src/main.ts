@@ -80,7 +80,16 @@ program
           : 'PostgreSQL (DATABASE_URL)';
       const apps = server.core.apps.map((a) => `${a.name} at ${a.prefix}`).join(', ') || 'none';
       log.info(
-        { url: server.url, docs: `${server.url}/docs`, database: db, dataDir: config.dataDir, apps },
+        {
+          url: server.url,
+          docs: `${server.url}/docs`,
+          database: db,
+          mqtt: server.core.mqtt
+            ? `${server.core.mqtt.embedded ? 'embedded broker at ' : 'external broker '}${server.core.mqtt.url}`
+            : 'off',
+          dataDir: config.dataDir,
+          apps,
+        },
         `Conflux ${VERSION} ready at ${server.url} (docs ${server.url}/docs)`,
       );
     } catch (e) {

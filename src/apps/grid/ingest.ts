@@ -160,6 +160,20 @@ export class GridIngest {
 
   private async storeAck(a: Ack, receivedAt: Date) {
     await this.store.db.transaction(async (tx) => {
+      // Dispatch row first, VEN row second: the dispatcher locks them in that order too.
+      if (a.op === 'event' && a.eventId !== null) {
+        await tx.query(
+          `UPDATE grid_dispatches SET acked_at = coalesce(acked_at, $3), ack_status = $4
+            WHERE event_id = $1 AND ven_id = $2`,
+          [a.eventId, a.venId, receivedAt, a.status],
+        );
+      } else if (a.op === 'restore' && a.eventId !== null) {
+        await tx.query(
+          `UPDATE grid_dispatches SET restore_acked_at = coalesce(restore_acked_at, $3)
+            WHERE event_id = $1 AND ven_id = $2`,
+          [a.eventId, a.venId, receivedAt],
+        );
+      }
       // Acks may come from a VEN that never reported yet: register it like telemetry does.
       await tx.query(
         `INSERT INTO grid_vens (id, name, status, registration_id, last_seen) VALUES ($1, $1, 'online', $1, $2)
@@ -182,19 +196,6 @@ export class GridIngest {
           JSON.stringify(a.circuitsCurtailed),
         ],
       );
-      if (a.op === 'event' && a.eventId !== null) {
-        await tx.query(
-          `UPDATE grid_dispatches SET acked_at = coalesce(acked_at, $3), ack_status = $4
-            WHERE event_id = $1 AND ven_id = $2`,
-          [a.eventId, a.venId, receivedAt, a.status],
-        );
-      } else if (a.op === 'restore' && a.eventId !== null) {
-        await tx.query(
-          `UPDATE grid_dispatches SET restore_acked_at = coalesce(restore_acked_at, $3)
-            WHERE event_id = $1 AND ven_id = $2`,
-          [a.eventId, a.venId, receivedAt],
-        );
-      }
     });
   }
 }

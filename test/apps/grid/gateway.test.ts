@@ -29,7 +29,7 @@ describe.each(cases)('grid gateway (%s, %s broker)', (backend, broker) => {
   beforeAll(async () => {
     const env: Record<string, string> = {
       GRID_HEARTBEAT_INTERVAL_MS: '100',
-      GRID_OFFLINE_AFTER_MS: '800',
+      GRID_OFFLINE_AFTER_MS: '1500',
       GRID_DISPATCH_INTERVAL_MS: '100',
       AUTH_MODE: 'open',
     };
