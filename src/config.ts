@@ -54,6 +54,50 @@ export interface Config {
     /** Prefix of every key and pub/sub channel, so several deployments can share one server. */
     prefix: string;
   };
+  auth: AuthConfig;
+  objects: ObjectsConfig;
+}
+
+export interface AuthConfig {
+  /** `token`: routes need what they declare; `open` (local demos only): anonymous callers act as an admin. */
+  mode: 'token' | 'open';
+  /** HS256 key for access tokens; `null` = generate one per process (development and test only). */
+  jwtSecret: string | null;
+  /** Lifetime of an access token (default 600 s). */
+  accessTtlSeconds: number;
+  /** Lifetime of a refresh token (default 30 days). */
+  refreshTtlSeconds: number;
+  /** Failed logins allowed per username, and per client address, within `windowSeconds`. */
+  loginMaxFailuresPerUser: number;
+  loginMaxFailuresPerAddress: number;
+  loginWindowSeconds: number;
+  /** Shared token of `service` routes (the storage server's event webhook); `null` = admins only. */
+  serviceToken: string | null;
+}
+
+export interface ObjectsConfig {
+  /** `fs`: files under `<dataDir>/objects`; `s3`: any S3 API (chosen when an S3 endpoint or bucket is set). */
+  kind: 'fs' | 's3';
+  bucket: string;
+  /** Base URL clients reach this server at, for the embedded store's signed URLs; `null` = the listen address. */
+  publicUrl: string | null;
+  /** Largest object the embedded store accepts, in bytes. */
+  maxSize: number;
+  /** HMAC key of the embedded store's URLs; `null` = derived from the JWT secret. */
+  signingSecret: string | null;
+  /** Lifetime of presigned URLs handed out by the storage routes. */
+  presignExpiresSeconds: number;
+  /** Seconds between rescans of the bucket for objects no event announced (0 = never). */
+  rescanIntervalSeconds: number;
+  s3: {
+    endpoint: string | null;
+    /** Endpoint written into presigned URLs when clients reach the S3 server by another name. */
+    publicEndpoint: string | null;
+    region: string;
+    accessKey: string | null;
+    secretKey: string | null;
+    forcePathStyle: boolean;
+  };
 }
 
 export interface MqttConfig {
@@ -170,6 +214,85 @@ export const VARIABLES: readonly VariableSpec[] = [
   },
   { name: 'GRID_TIMEZONE', default: 'UTC', description: 'grid: time zone of "today" in statistics' },
   {
+    name: 'JWT_SECRET',
+    default: '',
+    secret: true,
+    description: 'HS256 key for access tokens (32+ chars); empty = random per process (not in production)',
+  },
+  { name: 'AUTH_MODE', default: 'token', description: 'token | open (open: no login, local demos only)' },
+  { name: 'ACCESS_TOKEN_TTL_SECONDS', default: '600', description: 'lifetime of access tokens' },
+  { name: 'REFRESH_TOKEN_TTL_DAYS', default: '30', description: 'lifetime of refresh tokens' },
+  {
+    name: 'LOGIN_MAX_FAILURES_PER_USER',
+    default: '10',
+    description: 'failed logins per username within LOGIN_WINDOW_SECONDS before 429',
+  },
+  {
+    name: 'LOGIN_MAX_FAILURES_PER_ADDRESS',
+    default: '50',
+    description: 'failed logins per client address within LOGIN_WINDOW_SECONDS before 429',
+  },
+  { name: 'LOGIN_WINDOW_SECONDS', default: '900', description: 'window of the login rate limits' },
+  {
+    name: 'MINIO_EVENT_TOKEN',
+    default: '',
+    secret: true,
+    description: 'shared bearer token of POST /minio-event; empty = admins only',
+  },
+  {
+    name: 'PUBLIC_URL',
+    default: '',
+    description: 'base URL clients reach this server at (embedded store URLs); empty = listen address',
+  },
+  {
+    name: 'OBJECTS_MAX_SIZE',
+    default: '5368709120',
+    description: 'largest upload to the embedded store (bytes)',
+  },
+  {
+    name: 'OBJECTS_SIGNING_SECRET',
+    default: '',
+    secret: true,
+    description: 'HMAC key of embedded store URLs; empty = derived from JWT_SECRET',
+  },
+  { name: 'PRESIGN_EXPIRES_SECONDS', default: '3600', description: 'lifetime of presigned URLs' },
+  {
+    name: 'OBJECT_RESCAN_INTERVAL_SECONDS',
+    default: '300',
+    description: 'seconds between rescans for objects no event announced (0 = off)',
+  },
+  { name: 'S3_ENDPOINT', default: '', description: 'S3 API URL (MinIO, AWS, Ceph); empty = embedded store' },
+  { name: 'S3_BUCKET', default: '', description: 'bucket name (default conflux)' },
+  { name: 'S3_ACCESS_KEY', default: '', secret: true, description: 'S3 access key id' },
+  { name: 'S3_SECRET_KEY', default: '', secret: true, description: 'S3 secret access key' },
+  { name: 'S3_REGION', default: 'us-east-1', description: 'S3 region' },
+  {
+    name: 'S3_FORCE_PATH_STYLE',
+    default: 'true',
+    description: 'path-style bucket URLs (MinIO): true | false',
+  },
+  {
+    name: 'S3_PUBLIC_ENDPOINT',
+    default: '',
+    description: 'S3 URL written into presigned URLs when clients use another name; empty = S3_ENDPOINT',
+  },
+  { name: 'MINIO_ENDPOINT', default: '', description: 'seed alias: host:port of MinIO (see MINIO_SECURE)' },
+  {
+    name: 'MINIO_SECURE',
+    default: 'false',
+    description: 'seed alias: https for MINIO_ENDPOINT: true | false',
+  },
+  { name: 'MINIO_PUBLIC_ENDPOINT', default: '', description: 'seed alias of S3_PUBLIC_ENDPOINT' },
+  { name: 'MINIO_BUCKET', default: '', description: 'seed alias of S3_BUCKET' },
+  { name: 'MINIO_ACCESS_KEY', default: '', secret: true, description: 'seed alias of S3_ACCESS_KEY' },
+  { name: 'MINIO_SECRET_KEY', default: '', secret: true, description: 'seed alias of S3_SECRET_KEY' },
+  {
+    name: 'BUCKET_TOKEN_SECRET',
+    default: '',
+    secret: true,
+    description: 'seed alias of OBJECTS_SIGNING_SECRET',
+  },
+  {
     name: 'LIVE_CLIENT_BUFFER_BYTES',
     default: '1048576',
     description: 'unsent bytes per live client before it is disconnected as too slow',
@@ -255,14 +378,6 @@ class Reader {
     return raw as T;
   }
 
-  bool(name: string): boolean {
-    const raw = this.raw(name).toLowerCase();
-    if (['true', '1', 'yes', 'on'].includes(raw)) return true;
-    if (['false', '0', 'no', 'off'].includes(raw)) return false;
-    this.problems.push(`${name}: must be true or false (got '${raw}')`);
-    return false;
-  }
-
   optional(name: string): string | null {
     const raw = this.raw(name);
     return raw === '' ? null : raw;
@@ -295,6 +410,23 @@ class Reader {
       .split(',')
       .map((s) => s.trim())
       .filter((s) => s.length > 0);
+  }
+
+  bool(name: string): boolean {
+    const raw = this.raw(name).toLowerCase();
+    if (['true', '1', 'yes', 'on'].includes(raw)) return true;
+    if (['false', '0', 'no', 'off'].includes(raw)) return false;
+    this.problems.push(`${name}: must be true or false (got '${raw}')`);
+    return false;
+  }
+
+  /** The first of `names` that is set (an S3_* name or its seed alias), or null. */
+  first(...names: string[]): string | null {
+    for (const n of names) {
+      const v = this.raw(n);
+      if (v !== '') return v;
+    }
+    return null;
   }
 
   url(name: string, protocols: string[]): string | null {
@@ -356,6 +488,8 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
       dispatchIntervalMs: r.int('GRID_DISPATCH_INTERVAL_MS', 10, 600_000),
       timeZone: r.timeZone('GRID_TIMEZONE'),
     },
+    auth: loadAuth(r),
+    objects: loadObjects(r),
     live: {
       clientBufferBytes: r.int('LIVE_CLIENT_BUFFER_BYTES', 1024, 1024 ** 3),
       durableTopics: r.list('LIVE_DURABLE_TOPICS'),
@@ -379,8 +513,61 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     r.problems.push('MQTT_SHARED_GROUP: letters, digits, _ and - only');
   if (config.nodeEnv === 'production' && config.mqtt.url === null && config.mqtt.allowAnonymous)
     r.problems.push('MQTT_ALLOW_ANONYMOUS: anonymous devices are refused when NODE_ENV=production');
+  if (config.nodeEnv === 'production') {
+    if (config.auth.mode === 'open') r.problems.push('AUTH_MODE: open is refused when NODE_ENV=production');
+    if (config.auth.jwtSecret === null) r.problems.push('JWT_SECRET: must be set when NODE_ENV=production');
+  }
   if (r.problems.length > 0) throw new ConfigError(r.problems);
   return config;
+}
+
+function loadAuth(r: Reader): AuthConfig {
+  const secret = r.str('JWT_SECRET');
+  if (secret !== '' && secret.length < 32) r.problems.push('JWT_SECRET: must be at least 32 characters');
+  return {
+    mode: r.oneOf('AUTH_MODE', ['token', 'open'] as const),
+    jwtSecret: secret === '' ? null : secret,
+    accessTtlSeconds: r.int('ACCESS_TOKEN_TTL_SECONDS', 10, 86_400),
+    refreshTtlSeconds: r.int('REFRESH_TOKEN_TTL_DAYS', 1, 3650) * 86_400,
+    loginMaxFailuresPerUser: r.int('LOGIN_MAX_FAILURES_PER_USER', 1, 1_000_000),
+    loginMaxFailuresPerAddress: r.int('LOGIN_MAX_FAILURES_PER_ADDRESS', 1, 1_000_000),
+    loginWindowSeconds: r.int('LOGIN_WINDOW_SECONDS', 1, 86_400),
+    serviceToken: r.first('MINIO_EVENT_TOKEN'),
+  };
+}
+
+function loadObjects(r: Reader): ObjectsConfig {
+  let endpoint = r.url('S3_ENDPOINT', ['http:', 'https:']);
+  const minio = r.raw('MINIO_ENDPOINT');
+  if (endpoint === null && minio !== '') {
+    // The seed gives host:port and a separate MINIO_SECURE flag.
+    endpoint = /^https?:\/\//.test(minio) ? minio : `${r.bool('MINIO_SECURE') ? 'https' : 'http'}://${minio}`;
+  }
+  const publicRaw = r.first('S3_PUBLIC_ENDPOINT', 'MINIO_PUBLIC_ENDPOINT');
+  const publicEndpoint =
+    publicRaw === null || /^https?:\/\//.test(publicRaw) ? publicRaw : `http://${publicRaw}`;
+  const bucket = r.first('S3_BUCKET', 'MINIO_BUCKET');
+  if (bucket !== null && !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) {
+    r.problems.push(`S3_BUCKET: '${bucket}' is not a valid bucket name (3-63 of a-z 0-9 . -)`);
+  }
+  const publicUrl = r.url('PUBLIC_URL', ['http:', 'https:']);
+  return {
+    kind: endpoint !== null || bucket !== null ? 's3' : 'fs',
+    bucket: bucket ?? 'conflux',
+    publicUrl: publicUrl?.replace(/\/+$/, '') ?? null,
+    maxSize: r.int('OBJECTS_MAX_SIZE', 1, Number.MAX_SAFE_INTEGER),
+    signingSecret: r.first('OBJECTS_SIGNING_SECRET', 'BUCKET_TOKEN_SECRET'),
+    presignExpiresSeconds: r.int('PRESIGN_EXPIRES_SECONDS', 1, 7 * 86_400),
+    rescanIntervalSeconds: r.int('OBJECT_RESCAN_INTERVAL_SECONDS', 0, 7 * 86_400),
+    s3: {
+      endpoint,
+      publicEndpoint,
+      region: r.str('S3_REGION'),
+      accessKey: r.first('S3_ACCESS_KEY', 'MINIO_ACCESS_KEY'),
+      secretKey: r.first('S3_SECRET_KEY', 'MINIO_SECRET_KEY'),
+      forcePathStyle: r.bool('S3_FORCE_PATH_STYLE'),
+    },
+  };
 }
 
 /** Masks the password of a URL and every secret, for `conflux config` and logs. */

@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import { ConfigError, describeConfig, environmentWithDotenv, loadConfig, type Config } from './config.ts';
 import { ALL_APPS } from './apps/index.ts';
 import { AppError } from './platform/errors.ts';
+import { registerUserCommands } from './platform/auth/cli.ts';
 import { createLogger } from './platform/log.ts';
 import { StartupError, VERSION, openCore, startServer } from './server.ts';
 
@@ -137,6 +138,11 @@ program
       fail(e);
     }
   });
+
+registerUserCommands(program, async () => {
+  const { config, log } = configOrExit();
+  return openCore(config, log);
+});
 
 const simulate = program.command('simulate').description('run an app’s device or sensor simulator');
 for (const app of ALL_APPS) {

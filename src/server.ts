@@ -14,7 +14,15 @@ import { runMigrations, type MigrationSet } from './platform/db/migrate.ts';
 import type { PgDatabase } from './platform/db/pg-database.ts';
 import { openPglite } from './platform/db/pglite.ts';
 import { openPostgres } from './platform/db/postgres.ts';
+import {
+  createAuth,
+  installAuth,
+  registerAuthRoutes,
+  warnAboutAuth,
+  type RouteEntry,
+} from './platform/auth/index.ts';
 import { createHttp } from './platform/http/create-http.ts';
+import { openKv, ValkeyKv, type KeyValueStore } from './platform/kv/index.ts';
 import { openLive, type Live } from './platform/live/index.ts';
 import type { LiveHub } from './platform/live/channel.ts';
 import { registerPlatformRoutes } from './platform/http/platform-routes.ts';
@@ -79,6 +87,11 @@ export interface CoreOptions {
 async function attachMqtt(core: Core): Promise<PlatformMqtt> {
   try {
     const mqtt = await openMqtt(core);
+    // Devices log in to the embedded broker with an API key (username = key id, password = secret).
+    mqtt.setDeviceAuthenticator(async (username, password) => {
+      const principal = await core.auth.verifyApiKey(username, password);
+      return principal !== null && (principal.role === 'device' || principal.role === 'admin');
+    });
     core.mqtt = mqtt;
     return mqtt;
   } catch (e) {
@@ -132,18 +145,41 @@ export async function openCore(config: Config, log: Logger, opts: CoreOptions = 
   const readiness = new Readiness();
   readiness.register('database', () => db.ping());
   const metrics = createMetrics(db);
+  const { auth } = createAuth(config, db, log);
+  let kv: KeyValueStore;
+  try {
+    kv = await openKv(config, log);
+  } catch (e) {
+    await close();
+    throw new StartupError(`cannot connect to Valkey: ${(e as Error).message}`, 'VALKEY_URL', e);
+  }
+  if (kv.kind === 'valkey') readiness.register('valkey', () => kv.ping());
   let live: Live;
   try {
-    live = await openLive({ config, db, log, metrics });
+    live = await openLive({ config, db, log, metrics, valkey: kv instanceof ValkeyKv ? kv.client : null });
   } catch (e) {
+    await kv.close();
     await close();
     throw new StartupError(`cannot start the live channel: ${(e as Error).message}`, 'LIVE_FANOUT', e);
   }
   const stop = async () => {
     await live.stop().catch((e: unknown) => log.error({ err: e }, 'stopping the live channel failed'));
+    await kv.close().catch((e: unknown) => log.error({ err: e }, 'closing the key-value store failed'));
     await close();
   };
-  return { config, log, db, metrics, readiness, apps, live: live.hub, liveRoutes: live.registerRoutes, stop };
+  return {
+    config,
+    log,
+    db,
+    metrics,
+    readiness,
+    auth,
+    apps,
+    kv,
+    live: live.hub,
+    liveRoutes: live.registerRoutes,
+    stop,
+  };
 }
 
 export interface Server extends Stoppable {
@@ -151,13 +187,17 @@ export interface Server extends Stoppable {
   readonly core: Core;
   /** The address the API listens on, e.g. `http://127.0.0.1:8000`. */
   readonly url: string;
+  /** Every route with its declared auth (collected as routes were added). */
+  readonly routes: readonly RouteEntry[];
 }
 
 /** Builds and starts everything `conflux serve` runs. */
 export async function startServer(config: Config, log: Logger, opts: CoreOptions = {}): Promise<Server> {
   const core = await openCore(config, log, opts);
+  warnAboutAuth(config, log);
   const background: Stoppable[] = [];
   let http: Http | undefined;
+  let routes: RouteEntry[] = [];
   const stop = async () => {
     // Order: stop taking requests (and drain them), stop background work, close clients.
     if (http) await http.close();
@@ -169,7 +209,9 @@ export async function startServer(config: Config, log: Logger, opts: CoreOptions
   try {
     await attachMqtt(core);
     http = await createHttp({ log, metrics: core.metrics, version: VERSION });
+    routes = installAuth(http, core.auth);
     registerPlatformRoutes(http, { readiness: core.readiness, metrics: core.metrics });
+    registerAuthRoutes(http, core.auth);
     core.liveRoutes(http);
     for (const app of core.apps) {
       if (app.routes)
@@ -210,5 +252,5 @@ export async function startServer(config: Config, log: Logger, opts: CoreOptions
   const addr = http.server.address();
   const port = typeof addr === 'object' && addr !== null ? addr.port : config.port;
   const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
-  return { http, core, url: `http://${host}:${port}`, stop };
+  return { http, core, url: `http://${host}:${port}`, routes, stop };
 }

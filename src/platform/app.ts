@@ -16,10 +16,12 @@ import type { Logger } from 'pino';
 import type { Config } from '../config.ts';
 import type { Database } from './db/port.ts';
 import type { Migration } from './db/migrate.ts';
+import type { KeyValueStore } from './kv/port.ts';
 import type { LiveChannel } from './live/port.ts';
 import type { Metrics } from './metrics.ts';
 import type { PlatformMqtt } from './mqtt/mqtt.ts';
 import type { Readiness } from './readiness.ts';
+import type { AuthService } from './auth/service.ts';
 
 /** Fastify with TypeBox route schemas: request types come from the schemas. */
 export type Http = FastifyInstance<
@@ -58,8 +60,12 @@ export interface Platform {
   readonly readiness: Readiness;
   /** MQTT (embedded broker or external); present in `serve`, absent in `migrate` and commands. */
   readonly mqtt?: PlatformMqtt;
+  /** Accounts, tokens and API keys (e.g. MQTT checks device keys with `auth.verifyApiKey`). */
+  readonly auth: AuthService;
   /** Events to browsers (`/live`, `/live/sse`) and between instances. */
   readonly live: LiveChannel;
+  /** Shared small state and pub/sub: memory, or Valkey when `VALKEY_URL` is set. */
+  readonly kv: KeyValueStore;
 }
 
 export interface AppManifest {

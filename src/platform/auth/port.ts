@@ -7,8 +7,11 @@ export interface Principal {
   role: Role;
   /** Scopes from the token (empty for full access of the role). */
   scope: string[];
-  /** `jwt` for access tokens, `api_key` for `ck_...` keys. */
-  via: 'jwt' | 'api_key' | 'open';
+  /**
+   * `jwt` for access tokens, `api_key` for `ck_...` keys, `open` in AUTH_MODE=open, `service`
+   * for the shared service token of `service` routes (e.g. the storage event webhook).
+   */
+  via: 'jwt' | 'api_key' | 'open' | 'service';
 }
 
 declare module 'fastify' {

@@ -1,4 +1,7 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
 import { createPgConfig } from '@electric-sql/pglite/node-postgres';
 import pg from 'pg';
@@ -19,12 +22,17 @@ export interface PgliteOptions {
  * never lands inside another caller's transaction. The caller must hold the data-directory lock.
  */
 export async function openPglite(opts: PgliteOptions): Promise<PgDatabase> {
-  if (!opts.dataDir.startsWith('memory://')) mkdirSync(opts.dataDir, { recursive: true });
+  const onDisk = !opts.dataDir.startsWith('memory://');
+  if (onDisk) mkdirSync(opts.dataDir, { recursive: true });
+  if (onDisk && !opts.loadDataDir && !existsSync(path.join(opts.dataDir, 'PG_VERSION'))) {
+    opts.log.info({ dataDir: opts.dataDir }, 'creating the embedded database (first start only)');
+    await initdbInChild(opts.dataDir);
+  }
   const lite = await PGlite.create({
     dataDir: opts.dataDir,
     ...(opts.loadDataDir ? { loadDataDir: opts.loadDataDir } : {}),
     // Keep the embedded cluster small: the defaults size it for a dedicated server.
-    postgresqlconf: ['shared_buffers=32MB', 'work_mem=8MB', 'maintenance_work_mem=32MB'],
+    postgresqlconf: ['shared_buffers=16MB', 'work_mem=8MB', 'maintenance_work_mem=32MB'],
   });
   const pool = new pg.Pool({ ...createPgConfig(lite), max: 1, types: typeParsers });
   pool.on('error', (e) => opts.log.warn({ err: e }, 'embedded database connection error'));
@@ -50,5 +58,17 @@ export async function openPglite(opts: PgliteOptions): Promise<PgDatabase> {
     listener,
     log: opts.log,
     onClose: () => lite.close(),
+  });
+}
+
+function initdbInChild(dataDir: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = fork(fileURLToPath(new URL('./pglite-initdb.ts', import.meta.url)), [dataDir], {
+      stdio: 'inherit',
+    });
+    child.once('error', reject);
+    child.once('exit', (code) =>
+      code === 0 ? resolve() : reject(new Error(`creating the embedded database failed (exit ${code})`)),
+    );
   });
 }

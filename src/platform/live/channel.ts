@@ -41,7 +41,7 @@ interface PendingDurable {
 
 type BusItem = LiveEvent | [string, number];
 
-/** Ids are microseconds since the epoch, bumped to stay above the last id of the topic. */
+/** Ids are microseconds since the epoch, bumped to stay above the last id handed out or seen. */
 const clockId = () => Date.now() * 1000;
 const DURABLE_BATCH = 500;
 
@@ -53,7 +53,11 @@ export class LiveHub implements LiveChannel {
   private readonly bus: LiveBus | undefined;
   private readonly index = new SubscriberIndex();
   private readonly durableMatchers: ((topic: string) => boolean)[] = [];
-  private readonly lastIds = new Map<string, number>();
+  /**
+   * The last id this instance handed out or saw (a hybrid logical clock): ids are strictly
+   * increasing across all topics of an instance, so one id is a resume point for many topics.
+   */
+  private lastId = 0;
   private readonly retention: Retention;
   private readonly maxBacklog: number;
   private readonly onDeliver: ((n: number) => void) | undefined;
@@ -73,8 +77,6 @@ export class LiveHub implements LiveChannel {
     this.maxBacklog = opts.maxBacklog ?? 100_000;
     this.onDeliver = opts.onDeliver;
     this.durable(opts.durableTopics ?? []);
-    // Forget per-topic ids the clock has overtaken: the map stays as small as the busy topics.
-    this.timers.push(setInterval(() => this.forgetOldIds(), 10_000).unref());
     const prune = opts.pruneIntervalMs ?? 60_000;
     if (this.store && prune > 0) this.timers.push(setInterval(() => void this.prune(), prune).unref());
   }
@@ -128,7 +130,7 @@ export class LiveHub implements LiveChannel {
         if (!this.durableFlushing) setImmediate(() => void this.flushDurable());
       });
     }
-    const event: LiveEvent<T> = { topic, id: this.nextId(topic), ts, data };
+    const event: LiveEvent<T> = { topic, id: this.nextId(), ts, data };
     const wire = new WireEvent(event);
     this.deliver(wire);
     if (!opts.local) this.enqueue(wire, false);
@@ -167,20 +169,13 @@ export class LiveHub implements LiveChannel {
     }
   }
 
-  private nextId(topic: string): number {
-    const last = this.lastIds.get(topic) ?? 0;
-    const id = Math.max(last + 1, clockId());
-    this.lastIds.set(topic, id);
-    return id;
+  private nextId(): number {
+    this.lastId = Math.max(this.lastId + 1, clockId());
+    return this.lastId;
   }
 
-  private observeId(topic: string, id: number) {
-    if (id > (this.lastIds.get(topic) ?? 0)) this.lastIds.set(topic, id);
-  }
-
-  private forgetOldIds() {
-    const now = clockId();
-    for (const [topic, id] of this.lastIds) if (id < now) this.lastIds.delete(topic);
+  private observeId(id: number) {
+    if (id > this.lastId) this.lastId = id;
   }
 
   private deliver(wire: WireEvent) {
@@ -201,7 +196,7 @@ export class LiveHub implements LiveChannel {
               topic: p.topic,
               ts: p.ts,
               dataJson: p.dataJson,
-              floor: Math.max(clockId(), (this.lastIds.get(p.topic) ?? 0) + 1),
+              floor: this.nextId(),
             })),
           );
         } catch (e) {
@@ -210,7 +205,7 @@ export class LiveHub implements LiveChannel {
         }
         batch.forEach((p, i) => {
           const event: LiveEvent = { topic: p.topic, id: ids[i] as number, ts: p.ts, data: p.data };
-          this.observeId(p.topic, event.id);
+          this.observeId(event.id);
           const wire = new WireEvent(event, p.dataJson);
           this.deliver(wire);
           if (!p.local) this.enqueue(wire, true);
@@ -319,7 +314,7 @@ export class LiveHub implements LiveChannel {
         } else {
           wire = new WireEvent(item);
         }
-        this.observeId(wire.event.topic, wire.event.id);
+        this.observeId(wire.event.id);
         this.deliver(wire);
       }
     });

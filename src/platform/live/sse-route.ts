@@ -2,6 +2,7 @@ import { Type } from 'typebox';
 import type { Http } from '../app.ts';
 import { badRequest } from '../errors.ts';
 import { LiveSession } from './session.ts';
+import { isPattern } from './topics.ts';
 import type { LiveRouteDeps } from './ws-route.ts';
 
 const Query = Type.Object(
@@ -9,6 +10,7 @@ const Query = Type.Object(
     topics: Type.String({ description: 'comma-separated topics or patterns with `*`', minLength: 1 }),
     since: Type.Optional(Type.Integer({ minimum: 0, description: 'resume after this event id' })),
     token: Type.Optional(Type.String({ description: 'access token, for EventSource (no headers)' })),
+    access_token: Type.Optional(Type.String({ description: 'same as `token`' })),
   },
   { additionalProperties: false },
 );
@@ -40,6 +42,8 @@ export function registerLiveSse(http: Http, deps: LiveRouteDeps) {
         .split(',')
         .map((t) => t.trim())
         .filter((t) => t !== '');
+      const bad = topics.find((t) => !isPattern(t));
+      if (bad !== undefined || topics.length === 0) throw badRequest(`not a topic pattern: '${bad ?? ''}'`);
       const header = req.headers['last-event-id'];
       let since = req.query.since;
       if (typeof header === 'string' && header !== '') {

@@ -63,9 +63,12 @@ export function registerLiveWebSocket(http: Http, deps: LiveRouteDeps) {
         tags: ['live'],
         summary: 'Live channel over WebSocket (send {type:"subscribe", topics:[...], since?})',
         description:
-          'Browsers cannot set headers on a WebSocket: pass the access token as `?token=`. ' +
+          'Browsers cannot set headers on a WebSocket: pass the access token as `?token=` (or `?access_token=`). ' +
           'Topic patterns may use `*`. With `since` (an event id), durable events after it are sent first.',
-        querystring: Type.Object({ token: Type.Optional(Type.String()) }, { additionalProperties: false }),
+        querystring: Type.Object(
+          { token: Type.Optional(Type.String()), access_token: Type.Optional(Type.String()) },
+          { additionalProperties: false },
+        ),
       },
     },
     (socket: WebSocket) => {

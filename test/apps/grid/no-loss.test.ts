@@ -67,6 +67,7 @@ describe('no loss when the gateway is killed mid-stream', () => {
   it('stores every acknowledged message exactly once', { timeout: 120_000 }, async () => {
     const env: Record<string, string> = {
       NODE_ENV: 'test',
+      AUTH_MODE: 'open',
       HOST: '127.0.0.1',
       PORT: '0',
       LOG_LEVEL: 'info',

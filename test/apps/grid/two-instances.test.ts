@@ -27,6 +27,7 @@ describe.each(backends())('two gateway instances (%s, Mosquitto, shared subscrip
     startServer(
       loadConfig({
         NODE_ENV: 'test',
+        AUTH_MODE: 'open',
         HOST: '127.0.0.1',
         PORT: '0',
         LOG_LEVEL: 'silent',

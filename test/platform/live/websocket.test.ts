@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backends } from '../../helpers/db.ts';
-import { eventually, WsClient } from '../../helpers/live.ts';
+import { account } from '../../helpers/auth.ts';
+import { eventually, SseClient, WsClient } from '../../helpers/live.ts';
 import { startTestServer, type TestServer } from '../../helpers/server.ts';
 
 describe.each(backends())('live channel over WebSocket on %s', (backend) => {
@@ -60,5 +61,37 @@ describe.each(backends())('live channel over WebSocket on %s', (backend) => {
     await eventually(() => c.events.length === 3, 'the live event');
     expect(c.events[2]).toMatchObject({ topic: 'keep.a', data: { n: 5 } });
     c.close();
+  });
+});
+
+describe('live channel authentication', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer('pglite', { AUTH_MODE: 'token' });
+  });
+  afterAll(async () => {
+    await server.stop();
+  });
+
+  it.each([
+    ['/live', 'WebSocket'],
+    ['/live/sse?topics=a', 'SSE'],
+  ])('refuses %s (%s) without a valid token', async (path) => {
+    await expect(WsClient.connect(server.url, path)).rejects.toThrow(/401/);
+    const res = await fetch(`${server.url}${path}${path.includes('?') ? '&' : '?'}token=not-a-token`);
+    expect(res.status).toBe(401);
+  });
+
+  it('accepts the token as ?token= (browsers cannot set headers on WebSocket or EventSource)', async () => {
+    const { access } = await account(server, 'liveuser');
+    const ws = await WsClient.connect(server.url, `/live?token=${access}`);
+    await ws.subscribe(['auth.t']);
+    const sse = await SseClient.connect(`${server.url}/live/sse?topics=auth.t&access_token=${access}`);
+    expect(sse.status).toBe(200);
+    await eventually(() => sse.messages.find((m) => m.event === 'subscribed'), 'SSE subscribed');
+    await server.core.live.publish('auth.t', 'hello');
+    await eventually(() => ws.events.length === 1 && sse.events.length === 1, 'the event on both');
+    ws.close();
+    sse.close();
   });
 });

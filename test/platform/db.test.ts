@@ -1,0 +1,138 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { toAppError } from '../../src/platform/errors.ts';
+import { runMigrations, type MigrationSet } from '../../src/platform/db/migrate.ts';
+import { backends, freshDatabase, silentLog, type TestDatabase } from '../helpers/db.ts';
+
+const sets: MigrationSet[] = [
+  {
+    owner: 'demo',
+    migrations: [
+      { id: '001_things', up: 'CREATE TABLE demo_things (id int PRIMARY KEY, name text NOT NULL UNIQUE)' },
+      {
+        id: '002_check',
+        up: async (tx) => {
+          await tx.query('ALTER TABLE demo_things ADD CONSTRAINT demo_things_id_positive CHECK (id > 0)');
+        },
+      },
+    ],
+  },
+];
+
+describe.each(backends())('database on %s', (backend) => {
+  let t: TestDatabase;
+  beforeAll(async () => {
+    t = await freshDatabase(backend);
+    await runMigrations(t.db, sets, silentLog);
+  });
+  afterAll(async () => {
+    await t.dispose();
+  });
+
+  it('parses int8, numeric, jsonb and timestamptz the same way on every backend', async () => {
+    const { rows } = await t.db.query<{ a: number; n: number; j: unknown; d: Date }>(
+      `SELECT 9007199254740991::int8 AS a, 1.25::numeric AS n, '{"x":[1]}'::jsonb AS j, now() AS d`,
+    );
+    expect(rows[0]).toMatchObject({ a: 9007199254740991, n: 1.25, j: { x: [1] } });
+    expect(rows[0]?.d).toBeInstanceOf(Date);
+  });
+
+  it('commits a transaction and rolls back a failed one', async () => {
+    await t.db.transaction(async (tx) => {
+      await tx.query(`INSERT INTO demo_things VALUES (1, 'one')`);
+    });
+    await expect(
+      t.db.transaction(async (tx) => {
+        await tx.query(`INSERT INTO demo_things VALUES (2, 'two')`);
+        throw new Error('boom');
+      }),
+    ).rejects.toThrow('boom');
+    const { rows } = await t.db.query('SELECT id FROM demo_things ORDER BY id');
+    expect(rows).toEqual([{ id: 1 }]);
+  });
+
+  it('maps SQLSTATEs to HTTP errors naming the rule', async () => {
+    const dup = await t.db.query(`INSERT INTO demo_things VALUES (3, 'one')`).catch((e: unknown) => e);
+    expect(toAppError(dup)).toMatchObject({ status: 409, message: 'already exists: demo_things_name_key' });
+    const check = await t.db.query(`INSERT INTO demo_things VALUES (-1, 'neg')`).catch((e: unknown) => e);
+    expect(toAppError(check)).toMatchObject({
+      status: 400,
+      message: 'violates a rule: demo_things_id_positive',
+    });
+    const unknown = await t.db.query(`SELECT * FROM no_such_table`).catch((e: unknown) => e);
+    expect(toAppError(unknown)).toMatchObject({ status: 500, message: 'internal server error' });
+  });
+
+  it('works through Kysely on the same pool', async () => {
+    const rows = await t.db.kysely
+      .withTables<{ demo_things: { id: number; name: string } }>()
+      .selectFrom('demo_things')
+      .select(['id', 'name'])
+      .execute();
+    expect(rows).toEqual([{ id: 1, name: 'one' }]);
+  });
+
+  it('delivers NOTIFY to listeners after commit only', async () => {
+    const got: string[] = [];
+    const unlisten = await t.db.listen('demo_events', (p) => got.push(p));
+    await t.db
+      .transaction(async (tx) => {
+        await tx.query(`SELECT pg_notify('demo_events', 'rolled-back')`);
+        throw new Error('abort');
+      })
+      .catch(() => undefined);
+    await t.db.notify('demo_events', 'hello');
+    await expect.poll(() => got, { timeout: 5000 }).toEqual(['hello']);
+    await unlisten();
+  });
+
+  it('answers ping with a latency', async () => {
+    expect(await t.db.ping()).toBeGreaterThanOrEqual(0);
+  });
+});
+
+describe.each(backends())('migrations on %s', (backend) => {
+  it('apply once, are idempotent, and are safe when two migrators start together', async () => {
+    const t = await freshDatabase(backend);
+    try {
+      const [a, b] = await Promise.all([
+        runMigrations(t.db, sets, silentLog),
+        runMigrations(t.db, sets, silentLog),
+      ]);
+      expect([...a.applied, ...b.applied].sort()).toEqual(['demo/001_things', 'demo/002_check']);
+      const again = await runMigrations(t.db, sets, silentLog);
+      expect(again.applied).toEqual([]);
+      const { rows } = await t.db.query('SELECT owner, id FROM conflux_migrations ORDER BY id');
+      expect(rows).toEqual([
+        { owner: 'demo', id: '001_things' },
+        { owner: 'demo', id: '002_check' },
+      ]);
+    } finally {
+      await t.dispose();
+    }
+  });
+
+  it('refuses a database migrated by a newer version', async () => {
+    const t = await freshDatabase(backend);
+    try {
+      await runMigrations(t.db, sets, silentLog);
+      const older: MigrationSet[] = [{ owner: 'demo', migrations: sets[0]!.migrations.slice(0, 1) }];
+      await expect(runMigrations(t.db, older, silentLog)).rejects.toThrow(/newer Conflux/);
+    } finally {
+      await t.dispose();
+    }
+  });
+
+  it('rolls back a failing migration and names it', async () => {
+    const t = await freshDatabase(backend);
+    try {
+      const bad: MigrationSet[] = [
+        { owner: 'bad', migrations: [{ id: '001', up: 'CREATE TABLE bad_t (id int); SELECT no_such_fn()' }] },
+      ];
+      await expect(runMigrations(t.db, bad, silentLog)).rejects.toThrow(/migration bad\/001 failed/);
+      const { rows } = await t.db.query(`SELECT to_regclass('bad_t') AS t`);
+      expect(rows[0]).toEqual({ t: null });
+    } finally {
+      await t.dispose();
+    }
+  });
+});
