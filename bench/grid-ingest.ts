@@ -20,6 +20,7 @@ import { loadConfig } from '../src/config.ts';
 import { openPglite } from '../src/platform/db/pglite.ts';
 import type { LiveEvent } from '../src/platform/live/port.ts';
 import { startServer, type Server } from '../src/server.ts';
+import { measureInsertShapes } from './grid-ingest/insert-shapes.ts';
 import { percentile, table } from './util.ts';
 
 const log = pino({ level: 'silent' });
@@ -41,9 +42,10 @@ function publish(job: {
   maxMs: number;
   base: number;
   window: number;
+  topic: string;
 }): Promise<PublishResult> {
   return new Promise((resolve, reject) => {
-    const w = new Worker(new URL('./grid-ingest-publisher.ts', import.meta.url), { workerData: job });
+    const w = new Worker(new URL('./grid-ingest/publisher.ts', import.meta.url), { workerData: job });
     const sent = new Map<number, number>();
     w.on('message', (m: Float64Array | { done: true; acked: number; elapsedMs: number }) => {
       if (m instanceof Float64Array) {
@@ -94,7 +96,7 @@ async function passThrough(url: string, count: number, maxMs: number): Promise<n
     got++;
     lastAt = now();
   });
-  await sub.subscribeAsync('ven/telemetry/#', { qos: 1 });
+  await sub.subscribeAsync('bench/pass/#', { qos: 1 });
   const pub = await publish({
     url,
     connections: 4,
@@ -105,6 +107,7 @@ async function passThrough(url: string, count: number, maxMs: number): Promise<n
     maxMs,
     base: 0,
     window: 100,
+    topic: 'bench/pass',
   });
   const deadline = now() + 10_000;
   while (got < pub.acked && now() < deadline) await new Promise((r) => setTimeout(r, 5));
@@ -137,6 +140,7 @@ async function gatewayPhase(
     maxMs: opts.maxMs,
     base,
     window: 100,
+    topic: 'ven/telemetry',
   });
   const deadline = now() + 20_000;
   while (delivered.size < pub.acked && now() < deadline) await new Promise((r) => setTimeout(r, 5));
@@ -176,6 +180,7 @@ async function runSetup(name: string, server: Server, brokerUrl: string, quick: 
   const flat = await gatewayPhase(server, brokerUrl, { count, maxMs, rate: 0, first: 0 });
   const rows = (await countRows(server)) - before;
   const rowsPerSec = (rows / flat.persisted) * flat.msgPerSec;
+  const shapes = await measureInsertShapes(server.core.db, { total: quick ? 20_000 : 100_000, batch: 1000 });
   const paced = await gatewayPhase(server, brokerUrl, {
     count: quick ? 20_000 : 100_000,
     maxMs: quick ? 2000 : 8000,
@@ -193,6 +198,7 @@ async function runSetup(name: string, server: Server, brokerUrl: string, quick: 
     'paced msg/s': Math.round(paced.msgPerSec),
     'p50 ms @10k/s': Math.round(paced.p50 * 10) / 10,
     'p99 ms @10k/s': Math.round(paced.p99 * 10) / 10,
+    ...Object.fromEntries(Object.entries(shapes).map(([k, v]) => [`insert ${k} (batches of 1000)`, v])),
     lost: flat.published - flat.persisted + (paced.published - paced.persisted),
   };
 }
@@ -219,7 +225,8 @@ export default async function run(args: string[]) {
     // (a) embedded broker + PGlite (in memory, as the embedded default but without disk noise).
     {
       const db = await openPglite({ dataDir: 'memory://', log });
-      const server = await startServer(config(dir, {}), log, { db });
+      // One process: live fan-out stays in process (no NOTIFY round trips on the single connection).
+      const server = await startServer(config(dir, { LIVE_FANOUT: 'none' }), log, { db });
       try {
         results.push(await runSetup('embedded Aedes + PGlite', server, server.core.mqtt!.url, quick));
       } finally {

@@ -20,6 +20,8 @@ interface Job {
   base: number;
   /** In-flight QoS 1 messages per connection. */
   window: number;
+  /** Topic prefix: `ven/telemetry` for the gateway, something it does not read for the baseline. */
+  topic: string;
 }
 
 const job = workerData as Job;
@@ -77,7 +79,7 @@ async function lane(ci: number) {
     sent[filled * 2] = s;
     sent[filled * 2 + 1] = t;
     if (++filled === 4096) flush();
-    await client.publishAsync(`ven/telemetry/bench-${s % job.vens}`, payload(s), { qos: 1 });
+    await client.publishAsync(`${job.topic}/bench-${s % job.vens}`, payload(s), { qos: 1 });
     acked++;
   }
 }
