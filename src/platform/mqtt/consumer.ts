@@ -43,17 +43,23 @@ export async function startConsumer(deps: ConsumerDeps, opts: ConsumeOptions): P
     clean: false,
     manualConnect: true,
   });
-  const fifo: InFlight[] = [];
+  // Arrival order; `head` advances instead of shift() so that releasing N acks stays O(N).
+  let fifo: InFlight[] = [];
+  let head = 0;
   const byId = new Map<number, InFlight>();
   const running = new Set<Promise<void>>();
   let generation = 0;
 
   const sendPacket = (client as unknown as { _sendPacket: SendPacket })._sendPacket.bind(client);
   const flush = () => {
-    while (fifo.length > 0 && fifo[0]!.settled && fifo[0]!.ack !== null) {
-      const head = fifo.shift()!;
-      if (byId.get(head.messageId) === head) byId.delete(head.messageId);
-      if (head.generation === generation && client.connected) sendPacket(head.ack!);
+    while (head < fifo.length && fifo[head]!.settled && fifo[head]!.ack !== null) {
+      const first = fifo[head++]!;
+      if (byId.get(first.messageId) === first) byId.delete(first.messageId);
+      if (first.generation === generation && client.connected) sendPacket(first.ack!);
+    }
+    if (head > 1024 && head * 2 > fifo.length) {
+      fifo = fifo.slice(head);
+      head = 0;
     }
   };
   (client as unknown as { _sendPacket: SendPacket })._sendPacket = (packet, cb, cbStorePut) => {
@@ -110,7 +116,8 @@ export async function startConsumer(deps: ConsumerDeps, opts: ConsumeOptions): P
     generation++;
     // Whatever was in flight on the old connection will be redelivered by the broker.
     // (MQTT.js itself resubscribes after a reconnect that lost the session.)
-    fifo.length = 0;
+    fifo = [];
+    head = 0;
     byId.clear();
   });
   client.on('error', (err) =>
@@ -133,7 +140,7 @@ export async function startConsumer(deps: ConsumerDeps, opts: ConsumeOptions): P
 
   return {
     get pending() {
-      return fifo.length;
+      return fifo.length - head;
     },
     get connected() {
       return client.connected;
