@@ -2,6 +2,19 @@
  * The live channel: events to browsers over WebSocket `/live` and SSE `/live/sse`, fanned out
  * across instances (PostgreSQL NOTIFY or Valkey pub/sub). Publish only after the data behind an
  * event is committed.
+ *
+ * Wire protocol (both routes need a user token: `Authorization: Bearer`, or `?token=` /
+ * `?access_token=` for browsers, whose WebSocket and EventSource cannot set headers):
+ * - WebSocket `GET /live`. Client → server: `{"type":"subscribe","topics":["grid.telemetry.*"],
+ *   "since":<id>?}` (adds topics; with `since`, durable events after that id are sent first),
+ *   `{"type":"unsubscribe","topics":[...]?}` (all when omitted). Server → client: events
+ *   `{topic,id,ts,data}`, and control messages, which always have a `type` that events never
+ *   have: `{"type":"subscribed","topics":[...],"replayed":n,"truncated":bool}` (after any
+ *   replay; `truncated`: more were missed than one replay sends, 1000), `unsubscribed`, `error`.
+ * - SSE `GET /live/sse?topics=a,b.*[&since=id]`: each event is an SSE message with `id:` the
+ *   event id and `data:` the event JSON; a reconnecting EventSource sends `Last-Event-ID` and
+ *   gets the durable events it missed. Control messages come as named events (`event: subscribed`).
+ * - A client that leaves more than `LIVE_CLIENT_BUFFER_BYTES` unread is disconnected.
  */
 
 /**

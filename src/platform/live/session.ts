@@ -65,6 +65,7 @@ export class LiveSession {
         return this.transport.control({ type: 'error', detail: `at most ${this.opts.maxPatterns} topics` });
       for (const p of fresh) this.patterns.add(p);
       let replayed = 0;
+      let truncated = false;
       if (since !== undefined && fresh.length > 0) {
         this.held = [];
         this.heldBytes = 0;
@@ -83,13 +84,15 @@ export class LiveSession {
           this.send(w);
         }
         replayed = events.length;
+        // More missed than one replay sends: the oldest are left out; the client should reload.
+        truncated = events.length >= this.opts.replayLimit;
         const held = this.held;
         this.held = null;
         for (const w of held) if (w.event.id > (last.get(w.event.topic) ?? -1)) this.send(w);
       } else {
         this.resubscribe();
       }
-      this.transport.control({ type: 'subscribed', topics: this.topics, replayed });
+      this.transport.control({ type: 'subscribed', topics: this.topics, replayed, truncated });
     });
   }
 

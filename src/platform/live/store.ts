@@ -137,13 +137,18 @@ export class LiveStore {
     return rows.map(toStored);
   }
 
-  /** live.replay: durable events after `since` on topics matching any pattern, oldest first. */
+  /**
+   * live.replay: durable events after `since` on topics matching any pattern: the latest
+   * `limit` of them (so that they join up with what follows live), oldest first.
+   */
   async replay(patterns: readonly string[], since: number, limit: number): Promise<StoredEvent[]> {
     if (patterns.length === 0) return [];
     const { rows } = await this.db.query<Row>(
-      `SELECT topic, id, ts, data::text AS data FROM live_events
-       WHERE durable AND id > $2 AND topic LIKE ANY ($1::text[])
-       ORDER BY id, topic LIMIT $3`,
+      `SELECT * FROM (
+         SELECT topic, id, ts, data::text AS data FROM live_events
+         WHERE durable AND id > $2 AND topic LIKE ANY ($1::text[])
+         ORDER BY id DESC, topic DESC LIMIT $3) latest
+       ORDER BY id, topic`,
       [patterns.map(patternToLike), since, limit],
     );
     return rows.map(toStored);

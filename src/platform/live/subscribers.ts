@@ -18,6 +18,7 @@ export class WireEvent {
   private jsonCache: string | undefined;
   private bufferCache: Buffer | undefined;
   private sseCache: Buffer | undefined;
+  private frameCache: Buffer | undefined;
 
   constructor(event: LiveEvent, dataJson?: string) {
     this.event = event;
@@ -36,6 +37,31 @@ export class WireEvent {
   get buffer(): Buffer {
     this.bufferCache ??= Buffer.from(this.json);
     return this.bufferCache;
+  }
+
+  /**
+   * The whole WebSocket text frame (header and payload). Frames from a server are not masked,
+   * so the same bytes go to every client: built once, written to each socket as they are.
+   */
+  get frame(): Buffer {
+    if (this.frameCache) return this.frameCache;
+    const payload = this.buffer;
+    const n = payload.length;
+    const head = n < 126 ? 2 : n < 65536 ? 4 : 10;
+    const frame = Buffer.allocUnsafe(head + n);
+    frame[0] = 0x81; // FIN + text
+    if (n < 126) {
+      frame[1] = n;
+    } else if (n < 65536) {
+      frame[1] = 126;
+      frame.writeUInt16BE(n, 2);
+    } else {
+      frame[1] = 127;
+      frame.writeBigUInt64BE(BigInt(n), 2);
+    }
+    payload.copy(frame, head);
+    this.frameCache = frame;
+    return frame;
   }
 
   /** One Server-Sent Events message (the default `message` event). */

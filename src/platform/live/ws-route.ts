@@ -1,4 +1,5 @@
 import { Type } from 'typebox';
+import type { Socket } from 'node:net';
 import type { RawData, WebSocket } from 'ws';
 import type { Http } from '../app.ts';
 import type { LiveHub } from './channel.ts';
@@ -11,6 +12,33 @@ export interface LiveRouteDeps {
   onConnection?: (transport: 'ws' | 'sse', delta: 1 | -1) => void;
   /** Seconds between keep-alives (WebSocket ping, SSE comment). */
   heartbeatSeconds?: number;
+}
+
+/**
+ * Sockets written to in this tick stay corked until the next one: several events published
+ * together reach a client in one system call instead of one each. What was written while
+ * corked is not yet the client's backlog, so it does not count against its buffer bound.
+ */
+interface Corkable {
+  raw: Socket;
+  corkedBytes: number;
+}
+const corked = new Set<Corkable>();
+function writeCorked(c: Corkable, frame: Buffer) {
+  if (!corked.has(c)) {
+    c.raw.cork();
+    corked.add(c);
+    if (corked.size === 1)
+      process.nextTick(() => {
+        for (const k of corked) {
+          k.corkedBytes = 0;
+          k.raw.uncork();
+        }
+        corked.clear();
+      });
+  }
+  c.corkedBytes += frame.length;
+  c.raw.write(frame);
 }
 
 const rawText = (data: RawData): string =>
@@ -71,14 +99,21 @@ export function registerLiveWebSocket(http: Http, deps: LiveRouteDeps) {
         ),
       },
     },
-    (socket: WebSocket) => {
+    (socket: WebSocket, req) => {
       deps.onConnection?.('ws', 1);
+      // The upgraded TCP socket, which `ws` writes to. Without compression `ws` writes every
+      // frame synchronously, so writing our prebuilt frames to it directly keeps frames whole
+      // and saves framing each event once per client.
+      const conn: Corkable = { raw: req.socket, corkedBytes: 0 };
+      const direct = socket.extensions === '';
       const session = new LiveSession(
         deps.hub,
         {
-          buffered: () => socket.bufferedAmount,
+          buffered: () => socket.bufferedAmount - conn.corkedBytes,
           write: (wire) => {
-            if (socket.readyState === socket.OPEN) socket.send(wire.buffer, { binary: false });
+            if (socket.readyState !== socket.OPEN) return;
+            if (!direct) return socket.send(wire.buffer, { binary: false });
+            writeCorked(conn, wire.frame);
           },
           control: (message) => {
             if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(message));

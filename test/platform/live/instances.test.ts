@@ -92,6 +92,15 @@ for (const [name, fanout] of fanouts)
       await eventually(() => onB.events.length === 5 && onA.events.length === 5, 'the marker');
     });
 
+    it('reports the parts it uses in /ready', async () => {
+      const res = await fetch(`${b.url}/ready`);
+      expect(res.status).toBe(200);
+      const { parts } = (await res.json()) as { parts: Record<string, { status: string }> };
+      expect(parts.database?.status).toBe('up');
+      if (fanout.VALKEY_URL) expect(parts.valkey?.status).toBe('up');
+      else expect(parts.valkey).toBeUndefined();
+    });
+
     it('lets a client of B resume durable events published on A', async () => {
       const first = await a.core.live.publish('two.keep.r', 'one');
       await a.core.live.publish('two.keep.r', 'two');

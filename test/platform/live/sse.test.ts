@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backends } from '../../helpers/db.ts';
-import { eventually, SseClient } from '../../helpers/live.ts';
+import { eventually, SseClient, WsClient } from '../../helpers/live.ts';
 import { startTestServer, type TestServer } from '../../helpers/server.ts';
 
 describe.each(backends())('live channel over SSE on %s', (backend) => {
@@ -61,5 +61,17 @@ describe.each(backends())('live channel over SSE on %s', (backend) => {
     const res = await fetch(`${server.url}/live/sse?${query}`, { headers });
     expect(res.status).toBe(status);
     expect(((await res.json()) as { code: string }).code).toBeTypeOf('string');
+  });
+});
+
+describe('live connections at shutdown', () => {
+  it('ends open SSE streams and WebSockets so that the server stops promptly', async () => {
+    const server = await startTestServer('pglite', { AUTH_MODE: 'open' });
+    const sse = await SseClient.connect(`${server.url}/live/sse?topics=bye`);
+    await eventually(() => sse.messages.find((m) => m.event === 'subscribed'), 'subscribed');
+    const ws = await WsClient.connect(server.url);
+    await ws.subscribe(['bye']);
+    await server.stop();
+    await eventually(() => sse.ended && ws.closed, 'both connections to end');
   });
 });

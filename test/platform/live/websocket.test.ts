@@ -62,6 +62,17 @@ describe.each(backends())('live channel over WebSocket on %s', (backend) => {
     expect(c.events[2]).toMatchObject({ topic: 'keep.a', data: { n: 5 } });
     c.close();
   });
+
+  it('replays at most the latest 1000 missed events and says that it left some out', async () => {
+    await Promise.all(Array.from({ length: 1005 }, (_, n) => server.core.live.publish('keep.many', { n })));
+    const c = await WsClient.connect(server.url);
+    const ack = await c.subscribe(['keep.many'], 0);
+    expect(ack).toMatchObject({ replayed: 1000, truncated: true });
+    expect(c.events.map((e) => (e.data as { n: number }).n)).toEqual(
+      [...Array(1000).keys()].map((i) => i + 5),
+    );
+    c.close();
+  });
 });
 
 describe('live channel authentication', () => {
