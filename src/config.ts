@@ -8,6 +8,7 @@
  * prints the effective values with secrets masked.
  */
 import { existsSync, readFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
 
@@ -33,6 +34,8 @@ export interface Config {
   };
   /** How long a graceful shutdown may take before the process exits anyway. */
   shutdownTimeoutMs: number;
+  mqtt: MqttConfig;
+  grid: GridConfig;
   live: {
     /** Unsent bytes a live client may leave unread before it is disconnected. */
     clientBufferBytes: number;
@@ -118,6 +121,41 @@ export interface ObjectsConfig {
   };
 }
 
+export interface MqttConfig {
+  /** External broker (`mqtt://`, `mqtts://`, `ws://`, `wss://`); `null` runs the embedded Aedes broker. */
+  url: string | null;
+  /** Port of the embedded broker (0 = any free port). */
+  port: number;
+  username: string | null;
+  password: string | null;
+  /** Fixed client id of this instance's consumer: the broker keeps its persistent session by it. */
+  clientId: string;
+  keepaliveSeconds: number;
+  /** A file path or the PEM text itself. */
+  caCert: string | null;
+  clientCert: string | null;
+  clientKey: string | null;
+  /** Subscriptions become `$share/<group>/<topic>` so instances split the stream. */
+  sharedGroup: string | null;
+  /** Allow anonymous devices on the embedded broker (refused in production). */
+  allowAnonymous: boolean;
+}
+
+export interface GridConfig {
+  topicMetering: string;
+  topicStatus: string;
+  topicEvents: string;
+  topicResponses: string;
+  /** `null` when load snapshots are off. */
+  topicLoads: string | null;
+  extraTopics: string[];
+  heartbeatIntervalMs: number;
+  offlineAfterMs: number;
+  dispatchIntervalMs: number;
+  /** IANA time zone of "today" in the network statistics. */
+  timeZone: string;
+}
+
 /** A variable Conflux reads, for validation messages, `.env.example` and `conflux config`. */
 export interface VariableSpec {
   name: string;
@@ -158,6 +196,56 @@ export const VARIABLES: readonly VariableSpec[] = [
     default: '600000',
     description: 'time limit (and lease) for processing one profile',
   },
+  {
+    name: 'MQTT_URL',
+    default: '',
+    secret: true,
+    description: 'external broker mqtt(s)://host:port; empty = embedded broker on MQTT_PORT',
+  },
+  { name: 'MQTT_PORT', default: '1883', description: 'port of the embedded broker (0 = any free port)' },
+  { name: 'MQTT_USERNAME', default: '', description: 'username for the external broker' },
+  { name: 'MQTT_PASSWORD', default: '', secret: true, description: 'password for the external broker' },
+  {
+    name: 'MQTT_CLIENT_ID',
+    default: '',
+    description: 'fixed client id of the consumer (persistent session); empty = conflux-<hostname>',
+  },
+  { name: 'MQTT_KEEPALIVE', default: '60', description: 'keepalive interval in seconds' },
+  { name: 'MQTT_CA_CERT', default: '', description: 'CA certificate: file path or PEM text' },
+  { name: 'MQTT_CLIENT_CERT', default: '', description: 'client certificate: file path or PEM text' },
+  { name: 'MQTT_CLIENT_KEY', default: '', secret: true, description: 'client key: file path or PEM text' },
+  {
+    name: 'MQTT_SHARED_GROUP',
+    default: '',
+    description: 'shared-subscription group ($share/<group>/...) so instances split the stream',
+  },
+  {
+    name: 'MQTT_ALLOW_ANONYMOUS',
+    default: 'true',
+    description: 'embedded broker accepts devices without an API key (refused in production)',
+  },
+  { name: 'MQTT_TOPIC_METERING', default: 'volttron/metering', description: 'grid: metering topic' },
+  { name: 'MQTT_TOPIC_STATUS', default: 'volttron/dev', description: 'grid: VEN status topic' },
+  { name: 'MQTT_TOPIC_EVENTS', default: 'openadr/event', description: 'grid: VEN agent events topic' },
+  { name: 'MQTT_TOPIC_RESPONSES', default: 'openadr/response', description: 'grid: VEN responses (acks)' },
+  { name: 'BACKEND_LOADS_TOPIC', default: '', description: 'grid: load snapshots topic; empty = off' },
+  { name: 'MQTT_TOPICS', default: '', description: 'grid: comma list of extra topics to subscribe to' },
+  {
+    name: 'GRID_HEARTBEAT_INTERVAL_MS',
+    default: '30000',
+    description: 'grid: how often silent VENs are looked for',
+  },
+  {
+    name: 'GRID_OFFLINE_AFTER_MS',
+    default: '60000',
+    description: 'grid: silence after which a VEN is offline',
+  },
+  {
+    name: 'GRID_DISPATCH_INTERVAL_MS',
+    default: '1000',
+    description: 'grid: how often event windows are checked',
+  },
+  { name: 'GRID_TIMEZONE', default: 'UTC', description: 'grid: time zone of "today" in statistics' },
   {
     name: 'JWT_SECRET',
     default: '',
@@ -344,6 +432,33 @@ class Reader {
     return fallback;
   }
 
+  optional(name: string): string | null {
+    const raw = this.raw(name);
+    return raw === '' ? null : raw;
+  }
+
+  topic(name: string): string {
+    const raw = this.raw(name);
+    const levels = raw.split('/');
+    const bad = levels.some(
+      (l, i) => (l.includes('#') && (l !== '#' || i !== levels.length - 1)) || (l.includes('+') && l !== '+'),
+    );
+    if (raw === '' || bad || raw.includes('\0'))
+      this.problems.push(`${name}: is not a valid MQTT topic (got '${raw}')`);
+    return raw;
+  }
+
+  timeZone(name: string): string {
+    const raw = this.raw(name);
+    try {
+      new Intl.DateTimeFormat('en', { timeZone: raw });
+    } catch {
+      this.problems.push(`${name}: unknown time zone '${raw}'`);
+      return 'UTC';
+    }
+    return raw;
+  }
+
   list(name: string): string[] {
     return this.raw(name)
       .split(',')
@@ -411,6 +526,31 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
       priceSource: r.str('BENCH_PRICE_SOURCE') || null,
       jobTimeoutMs: r.int('BENCH_JOB_TIMEOUT_MS', 1000, 86_400_000),
     },
+    mqtt: {
+      url: r.url('MQTT_URL', ['mqtt:', 'mqtts:', 'tcp:', 'tls:', 'ws:', 'wss:']),
+      port: r.int('MQTT_PORT', 0, 65535),
+      username: r.optional('MQTT_USERNAME'),
+      password: r.optional('MQTT_PASSWORD'),
+      clientId: r.optional('MQTT_CLIENT_ID') ?? `conflux-${os.hostname()}`,
+      keepaliveSeconds: r.int('MQTT_KEEPALIVE', 0, 65535),
+      caCert: r.optional('MQTT_CA_CERT'),
+      clientCert: r.optional('MQTT_CLIENT_CERT'),
+      clientKey: r.optional('MQTT_CLIENT_KEY'),
+      sharedGroup: r.optional('MQTT_SHARED_GROUP'),
+      allowAnonymous: r.bool('MQTT_ALLOW_ANONYMOUS'),
+    },
+    grid: {
+      topicMetering: r.topic('MQTT_TOPIC_METERING'),
+      topicStatus: r.topic('MQTT_TOPIC_STATUS'),
+      topicEvents: r.topic('MQTT_TOPIC_EVENTS'),
+      topicResponses: r.topic('MQTT_TOPIC_RESPONSES'),
+      topicLoads: r.optional('BACKEND_LOADS_TOPIC'),
+      extraTopics: r.list('MQTT_TOPICS'),
+      heartbeatIntervalMs: r.int('GRID_HEARTBEAT_INTERVAL_MS', 10, 3_600_000),
+      offlineAfterMs: r.int('GRID_OFFLINE_AFTER_MS', 10, 86_400_000),
+      dispatchIntervalMs: r.int('GRID_DISPATCH_INTERVAL_MS', 10, 600_000),
+      timeZone: r.timeZone('GRID_TIMEZONE'),
+    },
     auth: loadAuth(r),
     objects: loadObjects(r),
     live: {
@@ -433,6 +573,10 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     r.problems.push(`LIVE_DURABLE_TOPICS: '${badPattern}' is not a topic pattern`);
   if (config.live.fanout === 'valkey' && config.valkey.url === null)
     r.problems.push('LIVE_FANOUT: valkey needs VALKEY_URL');
+  if (config.mqtt.sharedGroup !== null && !/^[A-Za-z0-9_-]+$/.test(config.mqtt.sharedGroup))
+    r.problems.push('MQTT_SHARED_GROUP: letters, digits, _ and - only');
+  if (config.nodeEnv === 'production' && config.mqtt.url === null && config.mqtt.allowAnonymous)
+    r.problems.push('MQTT_ALLOW_ANONYMOUS: anonymous devices are refused when NODE_ENV=production');
   if (config.nodeEnv === 'production') {
     if (config.auth.mode === 'open') r.problems.push('AUTH_MODE: open is refused when NODE_ENV=production');
     if (config.auth.jwtSecret === null) r.problems.push('JWT_SECRET: must be set when NODE_ENV=production');

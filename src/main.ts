@@ -85,7 +85,17 @@ program
           ? `S3 bucket ${config.objects.bucket} at ${config.objects.s3.endpoint ?? 'AWS'}`
           : `files in ${config.dataDir}/objects`;
       log.info(
-        { url: server.url, docs: `${server.url}/docs`, database: db, objects, dataDir: config.dataDir, apps },
+        {
+          url: server.url,
+          docs: `${server.url}/docs`,
+          database: db,
+          objects,
+          mqtt: server.core.mqtt
+            ? `${server.core.mqtt.embedded ? 'embedded broker at ' : 'external broker '}${server.core.mqtt.url}`
+            : 'off',
+          dataDir: config.dataDir,
+          apps,
+        },
         `Conflux ${VERSION} ready at ${server.url} (docs ${server.url}/docs)`,
       );
     } catch (e) {

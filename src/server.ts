@@ -38,6 +38,7 @@ import { Readiness } from './platform/readiness.ts';
 import type { JobHandler } from './platform/jobs/port.ts';
 import { PgJobQueue } from './platform/jobs/queue.ts';
 import { JobWorker } from './platform/jobs/worker.ts';
+import { openMqtt, type PlatformMqtt } from './platform/mqtt/mqtt.ts';
 
 export const VERSION = (
   JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
@@ -76,6 +77,7 @@ export interface Core extends Platform, Stoppable {
   readonly db: PgDatabase;
   /** The event hub behind `objectEvents`: the webhook and the rescan announce through it. */
   readonly objectEvents: ObjectEventHub;
+  mqtt?: PlatformMqtt;
   readonly live: LiveHub;
   /** Mounts `/live` and `/live/sse`. */
   readonly liveRoutes: Live['registerRoutes'];
@@ -90,6 +92,25 @@ export interface CoreOptions {
   migrate?: boolean;
   /** A database opened by the caller (tests); it is closed with the core. */
   db?: PgDatabase;
+}
+
+/** Opens the MQTT part (embedded broker or external client) for a running server. */
+async function attachMqtt(core: Core): Promise<PlatformMqtt> {
+  try {
+    const mqtt = await openMqtt(core);
+    // Devices log in to the embedded broker with an API key (username = key id, password = secret).
+    mqtt.setDeviceAuthenticator(async (username, password) => {
+      const principal = await core.auth.verifyApiKey(username, password);
+      return principal !== null && (principal.role === 'device' || principal.role === 'admin');
+    });
+    core.mqtt = mqtt;
+    return mqtt;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE')
+      throw new StartupError(`MQTT port ${core.config.mqtt.port} is already in use`, 'MQTT_PORT', e);
+    throw new StartupError(`cannot start MQTT: ${(e as Error).message}`, 'MQTT_URL', e);
+  }
 }
 
 export async function openCore(config: Config, log: Logger, opts: CoreOptions = {}): Promise<Core> {
@@ -226,9 +247,11 @@ export async function startServer(config: Config, log: Logger, opts: CoreOptions
     if (http) await http.close();
     for (const b of background.reverse())
       await b.stop().catch((e: unknown) => log.error({ err: e }, 'stop failed'));
+    await core.mqtt?.stop().catch((e: unknown) => log.error({ err: e }, 'mqtt stop failed'));
     await core.stop();
   };
   try {
+    await attachMqtt(core);
     http = await createHttp({ log, metrics: core.metrics, version: VERSION });
     routes = installAuth(http, core.auth);
     registerPlatformRoutes(http, { readiness: core.readiness, metrics: core.metrics });

@@ -19,6 +19,7 @@ import type { Migration } from './db/migrate.ts';
 import type { KeyValueStore } from './kv/port.ts';
 import type { LiveChannel } from './live/port.ts';
 import type { Metrics } from './metrics.ts';
+import type { PlatformMqtt } from './mqtt/mqtt.ts';
 import type { Readiness } from './readiness.ts';
 import type { JobHandler, JobQueue } from './jobs/port.ts';
 import type { AuthService } from './auth/service.ts';
@@ -60,6 +61,8 @@ export interface Platform {
   readonly metrics: Metrics;
   readonly readiness: Readiness;
   readonly jobs: JobQueue;
+  /** MQTT (embedded broker or external); present in `serve`, absent in `migrate` and commands. */
+  readonly mqtt?: PlatformMqtt;
   /** Accounts, tokens and API keys (e.g. MQTT checks device keys with `auth.verifyApiKey`). */
   readonly auth: AuthService;
   /** The object store (embedded or S3), keys `<username>/<name>`. */

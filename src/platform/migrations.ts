@@ -1,5 +1,6 @@
 import type { Migration } from './db/migrate.ts';
 import { JOBS_MIGRATIONS } from './jobs/migrations.ts';
+import { DEAD_LETTER_MIGRATIONS } from './mqtt/dead-letters.ts';
 import { AUTH_MIGRATIONS } from './auth/migrations.ts';
 import { OBJECTS_MIGRATIONS } from './objects/migrations.ts';
 import { LIVE_MIGRATIONS } from './live/store.ts';
@@ -11,6 +12,7 @@ import { LIVE_MIGRATIONS } from './live/store.ts';
 export const PLATFORM_MIGRATIONS: readonly Migration[] = [
   ...AUTH_MIGRATIONS,
   ...OBJECTS_MIGRATIONS,
+  ...DEAD_LETTER_MIGRATIONS,
   ...LIVE_MIGRATIONS,
   ...JOBS_MIGRATIONS,
 ];

@@ -13,7 +13,15 @@ export interface Finished {
 
 /** Environment for a child: only what the test sets, plus PATH/HOME (no developer settings leak in). */
 export function childEnv(env: Record<string, string>): NodeJS.ProcessEnv {
-  return { PATH: process.env.PATH, HOME: process.env.HOME, NODE_ENV: 'test', LOG_LEVEL: 'info', ...env };
+  // MQTT_PORT 0: the embedded broker on a free port (this machine may run a broker on 1883).
+  return {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'info',
+    MQTT_PORT: '0',
+    ...env,
+  };
 }
 
 export function runCli(args: string[], env: Record<string, string>, timeoutMs = 60_000): Promise<Finished> {

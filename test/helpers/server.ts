@@ -2,6 +2,7 @@
  * Starts a whole Conflux server for a test, on a free port and a fresh database, and returns
  * it with an `inject` shortcut. Close it with `stop()` in `afterAll`.
  */
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -28,6 +29,9 @@ export async function startTestServer(
     PORT: '0',
     DATA_DIR: dataDir,
     LOG_LEVEL: 'silent',
+    // The embedded broker on a free port, and a session of its own per test server.
+    MQTT_PORT: '0',
+    MQTT_CLIENT_ID: `conflux-test-${randomBytes(4).toString('hex')}`,
     ...(fresh.url ? { DATABASE_URL: fresh.url } : {}),
     ...env,
   });

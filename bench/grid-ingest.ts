@@ -1,0 +1,282 @@
+/**
+ * `npm run bench -- grid-ingest [--quick]`: MQTT metering (5 loads per message, QoS 1) from
+ * simulated VENs into the grid gateway, for (a) the embedded broker + PGlite and (b) Mosquitto +
+ * PostgreSQL (when TEST_DATABASE_URL or BENCH_DATABASE_URL points at a server). Reports
+ * messages/s and rows/s persisted, p50/p99 from publish to live delivery at a fixed 10,000 msg/s,
+ * and the broker's own pass-through rate (publisher → plain QoS 1 subscriber) measured in the same
+ * run, with the ratio. Publishers run in a worker thread so that they do not share the gateway's
+ * event loop.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import mqtt from 'mqtt';
+import pg from 'pg';
+import pino from 'pino';
+import { loadConfig } from '../src/config.ts';
+import { openPglite } from '../src/platform/db/pglite.ts';
+import type { LiveEvent } from '../src/platform/live/port.ts';
+import { startServer, type Server } from '../src/server.ts';
+import { measureInsertShapes } from './grid-ingest/insert-shapes.ts';
+import { percentile, table } from './util.ts';
+
+const log = pino({ level: 'silent' });
+const now = () => performance.timeOrigin + performance.now();
+
+interface PublishResult {
+  sent: Map<number, number>;
+  acked: number;
+  elapsedMs: number;
+}
+
+function publish(job: {
+  url: string;
+  connections: number;
+  vens: number;
+  first: number;
+  count: number;
+  rate: number;
+  maxMs: number;
+  base: number;
+  window: number;
+  topic: string;
+}): Promise<PublishResult> {
+  return new Promise((resolve, reject) => {
+    const w = new Worker(new URL('./grid-ingest/publisher.ts', import.meta.url), { workerData: job });
+    const sent = new Map<number, number>();
+    w.on('message', (m: Float64Array | { done: true; acked: number; elapsedMs: number }) => {
+      if (m instanceof Float64Array) {
+        for (let i = 0; i < m.length; i += 2) sent.set(m[i]!, m[i + 1]!);
+      } else {
+        resolve({ sent, acked: m.acked, elapsedMs: m.elapsedMs });
+        void w.terminate();
+      }
+    });
+    w.on('error', reject);
+  });
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const p = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(p));
+    });
+  });
+}
+
+async function startMosquitto(dir: string) {
+  const port = await freePort();
+  const conf = path.join(dir, 'mosquitto.conf');
+  writeFileSync(
+    conf,
+    `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\nmax_queued_messages 0\nmax_inflight_messages 0\nset_tcp_nodelay true\nlog_type error\n`,
+  );
+  const child = spawn('mosquitto', ['-c', conf], { stdio: 'ignore' });
+  for (let i = 0; i < 100; i++) {
+    const ok = await new Promise<boolean>((r) => {
+      const s = net.connect(port, '127.0.0.1', () => (s.end(), r(true)));
+      s.on('error', () => r(false));
+    });
+    if (ok) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return { url: `mqtt://127.0.0.1:${port}`, stop: () => child.kill('SIGTERM') };
+}
+
+/** Broker pass-through: the same publishers into a plain QoS 1 subscriber. */
+async function passThrough(url: string, count: number, maxMs: number): Promise<number> {
+  const sub = await mqtt.connectAsync(url, { clientId: `bench-sub-${Date.now()}`, clean: true });
+  let got = 0;
+  let lastAt = 0;
+  sub.on('message', () => {
+    got++;
+    lastAt = now();
+  });
+  await sub.subscribeAsync('bench/pass/#', { qos: 1 });
+  const pub = await publish({
+    url,
+    connections: 4,
+    vens: 1000,
+    first: 0,
+    count,
+    rate: 0,
+    maxMs,
+    base: 0,
+    window: 100,
+    topic: 'bench/pass',
+  });
+  const deadline = now() + 10_000;
+  while (got < pub.acked && now() < deadline) await new Promise((r) => setTimeout(r, 5));
+  // From the first message sent (not from starting the worker) to the last one received.
+  let t0 = Infinity;
+  for (const t of pub.sent.values()) t0 = Math.min(t0, t);
+  const rate = (got / (lastAt - t0)) * 1000;
+  await sub.endAsync();
+  return rate;
+}
+
+async function gatewayPhase(
+  server: Server,
+  url: string,
+  opts: { count: number; maxMs: number; rate: number; first: number },
+) {
+  const base = Date.UTC(2026, 0, 1);
+  const delivered = new Map<number, number>();
+  const unsubscribe = server.core.live.subscribe(['grid.telemetry.*'], (e: LiveEvent) => {
+    const seq = Date.parse((e.data as { timestamp: string }).timestamp) - base;
+    delivered.set(seq, now());
+  });
+  const pub = await publish({
+    url,
+    connections: 4,
+    vens: 1000,
+    first: opts.first,
+    count: opts.count,
+    rate: opts.rate,
+    maxMs: opts.maxMs,
+    base,
+    window: 100,
+    topic: 'ven/telemetry',
+  });
+  const deadline = now() + 20_000;
+  while (delivered.size < pub.acked && now() < deadline) await new Promise((r) => setTimeout(r, 5));
+  let lastAt = 0;
+  for (const t of delivered.values()) lastAt = Math.max(lastAt, t);
+  unsubscribe();
+  const lat: number[] = [];
+  for (const [seq, at] of delivered) {
+    const sentAt = pub.sent.get(seq);
+    if (sentAt !== undefined) lat.push(at - sentAt);
+  }
+  lat.sort((a, b) => a - b);
+  let t0 = Infinity;
+  for (const t of pub.sent.values()) t0 = Math.min(t0, t);
+  const seconds = (lastAt - t0) / 1000;
+  return {
+    published: pub.acked,
+    persisted: delivered.size,
+    msgPerSec: delivered.size / seconds,
+    p50: percentile(lat, 50),
+    p99: percentile(lat, 99),
+  };
+}
+
+async function countRows(server: Server): Promise<number> {
+  const r = await server.core.db.query<{ c: number }>(
+    `SELECT (SELECT count(*) FROM grid_readings WHERE ven_id LIKE 'bench-%') + (SELECT count(*) FROM grid_load_readings WHERE ven_id LIKE 'bench-%') AS c`,
+  );
+  return Number(r.rows[0]?.c ?? 0);
+}
+
+async function runSetup(name: string, server: Server, brokerUrl: string, quick: boolean) {
+  const maxMs = quick ? 5000 : 15_000;
+  const count = quick ? 20_000 : 300_000;
+  const pass = await passThrough(brokerUrl, count, maxMs);
+  const before = await countRows(server);
+  const flat = await gatewayPhase(server, brokerUrl, { count, maxMs, rate: 0, first: 0 });
+  const rows = (await countRows(server)) - before;
+  const rowsPerSec = (rows / flat.persisted) * flat.msgPerSec;
+  const shapes = await measureInsertShapes(server.core.db, { total: quick ? 20_000 : 100_000, batch: 1000 });
+  const paced = await gatewayPhase(server, brokerUrl, {
+    count: quick ? 20_000 : 100_000,
+    maxMs: quick ? 2000 : 8000,
+    rate: 10_000,
+    first: 10_000_000,
+  });
+  return {
+    setup: name,
+    'broker pass-through msg/s': Math.round(pass),
+    'persisted msg/s': Math.round(flat.msgPerSec),
+    'rows/s (reading + 5 loads)': Math.round(rowsPerSec),
+    'ratio to pass-through': Math.round((flat.msgPerSec / pass) * 100) / 100,
+    'p50 ms (flat out)': Math.round(flat.p50 * 10) / 10,
+    'p99 ms (flat out)': Math.round(flat.p99 * 10) / 10,
+    'paced msg/s': Math.round(paced.msgPerSec),
+    'p50 ms @10k/s': Math.round(paced.p50 * 10) / 10,
+    'p99 ms @10k/s': Math.round(paced.p99 * 10) / 10,
+    ...Object.fromEntries(Object.entries(shapes).map(([k, v]) => [`insert ${k} (batches of 1000)`, v])),
+    lost: flat.published - flat.persisted + (paced.published - paced.persisted),
+  };
+}
+
+function config(dir: string, env: Record<string, string>) {
+  return loadConfig({
+    NODE_ENV: 'test',
+    HOST: '127.0.0.1',
+    PORT: '0',
+    MQTT_PORT: '0',
+    LOG_LEVEL: 'silent',
+    DATA_DIR: dir,
+    APPS: 'grid',
+    MQTT_CLIENT_ID: `bench-${Date.now()}`,
+    ...env,
+  });
+}
+
+export default async function run(args: string[]) {
+  const quick = args.includes('--quick');
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'conflux-bench-grid-'));
+  const results: Record<string, string | number>[] = [];
+  try {
+    // (a) embedded broker + PGlite (in memory, as the embedded default but without disk noise).
+    {
+      const db = await openPglite({ dataDir: 'memory://', log });
+      // One process: live fan-out stays in process (no NOTIFY round trips on the single connection).
+      const server = await startServer(config(dir, { LIVE_FANOUT: 'none' }), log, { db });
+      try {
+        results.push(await runSetup('embedded Aedes + PGlite', server, server.core.mqtt!.url, quick));
+      } finally {
+        await server.stop();
+      }
+    }
+    // (b) Mosquitto + PostgreSQL, when a server is configured.
+    const admin = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL;
+    if (admin) {
+      const name = `conflux_bench_${Date.now()}`;
+      const c = new pg.Client({ connectionString: admin });
+      await c.connect();
+      await c.query(`CREATE DATABASE ${name}`);
+      const u = new URL(admin);
+      u.pathname = `/${name}`;
+      const mosq = await startMosquitto(dir);
+      try {
+        const server = await startServer(
+          config(dir, { DATABASE_URL: u.toString(), MQTT_URL: mosq.url }),
+          log,
+        );
+        try {
+          results.push(await runSetup('Mosquitto + PostgreSQL', server, mosq.url, quick));
+        } finally {
+          await server.stop();
+        }
+      } finally {
+        mosq.stop();
+        await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+        await c.end();
+      }
+    } else {
+      process.stdout.write(
+        '(b) skipped: set TEST_DATABASE_URL or BENCH_DATABASE_URL to a PostgreSQL server\n',
+      );
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  // Print transposed: one column per setup.
+  const keys = Object.keys(results[0] ?? {}).filter((k) => k !== 'setup');
+  process.stdout.write(
+    `\ngrid-ingest (${os.cpus().length} CPUs)\n` +
+      table(
+        keys.map((k) => ({
+          figure: k,
+          ...Object.fromEntries(results.map((r): [string, string | number] => [String(r.setup), r[k] ?? ''])),
+        })),
+      ) +
+      '\n',
+  );
+  return results;
+}

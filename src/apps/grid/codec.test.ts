@@ -1,0 +1,74 @@
+import { describe, expect, it } from 'vitest';
+import { DeadLetter } from '../../platform/mqtt/port.ts';
+import { decodeAck, decodeMetering, parseTimestamp } from './codec.ts';
+import { splitReduction } from './dispatch.ts';
+import { topicMatches } from './ingest.ts';
+import { parseGranularity } from './service.ts';
+
+const buf = (o: unknown) => Buffer.from(JSON.stringify(o));
+
+describe('grid payload codec', () => {
+  it('reads epoch seconds, epoch milliseconds and ISO timestamps alike', () => {
+    const iso = '2026-03-01T12:00:00.000Z';
+    const ms = Date.parse(iso);
+    expect(parseTimestamp(ms / 1000).toISOString()).toBe(iso);
+    expect(parseTimestamp(ms).toISOString()).toBe(iso);
+    expect(parseTimestamp(iso).toISOString()).toBe(iso);
+    expect(() => parseTimestamp('soon')).toThrow(DeadLetter);
+    expect(() => parseTimestamp(undefined)).toThrow(DeadLetter);
+  });
+
+  it('accepts the legacy power_kw / shed_kw names and takes the VEN id from the topic', () => {
+    const m = decodeMetering(buf({ timestamp: 1767225600, power_kw: 3.5, shed_kw: 1.25 }), 'ven-from-topic');
+    expect(m).toMatchObject({ venId: 'ven-from-topic', usedPowerKw: 3.5, shedPowerKw: 1.25, loads: [] });
+  });
+
+  it('dead-letters wrong types instead of guessing', () => {
+    expect(() => decodeMetering(buf({ venId: 'v', timestamp: 1767225600, usedPowerKw: '3' }), null)).toThrow(
+      /usedPowerKw must be a number/,
+    );
+    expect(() =>
+      decodeMetering(buf({ venId: 'v', timestamp: 1767225600, loads: [{ id: 'a' }, { id: 'a' }] }), null),
+    ).toThrow(/duplicated/);
+    expect(() => decodeMetering(Buffer.from([0xff, 0x00]), null)).toThrow(/not JSON/);
+  });
+
+  it('takes ping and restore acks without an eventId, but not event acks', () => {
+    expect(decodeAck(buf({ op: 'ping', status: 'success' }), 'v1')).toMatchObject({
+      venId: 'v1',
+      eventId: null,
+    });
+    expect(decodeAck(buf({ op: 'restore', status: 'success', event_id: 'evt-1' }), 'v1').eventId).toBe(
+      'evt-1',
+    );
+    expect(() => decodeAck(buf({ op: 'event', status: 'accepted' }), 'v1')).toThrow(/without eventId/);
+    expect(() => decodeAck(buf({ op: 'dance', status: 'accepted' }), 'v1')).toThrow(DeadLetter);
+  });
+});
+
+describe('dispatch split', () => {
+  it('splits proportionally to shed availability, equally when none is known', () => {
+    const p = splitReduction(10, [
+      { id: 'a', availability: 3 },
+      { id: 'b', availability: 1 },
+    ]);
+    expect([p.get('a'), p.get('b')]).toEqual([7.5, 2.5]);
+    const e = splitReduction(9, [
+      { id: 'a', availability: null },
+      { id: 'b', availability: 0 },
+      { id: 'c', availability: null },
+    ]);
+    expect([...e.values()]).toEqual([3, 3, 3]);
+  });
+});
+
+describe('helpers', () => {
+  it('matches MQTT topic filters and parses granularities', () => {
+    expect(topicMatches('ven/telemetry/+', 'ven/telemetry/v1')).toBe(true);
+    expect(topicMatches('ven/telemetry/+', 'ven/telemetry/v1/x')).toBe(false);
+    expect(topicMatches('a/#', 'a/b/c')).toBe(true);
+    expect(parseGranularity('5m')).toBe(300_000);
+    expect(parseGranularity('250ms')).toBe(250);
+    expect(() => parseGranularity('5 minutes')).toThrow();
+  });
+});

@@ -1,0 +1,201 @@
+/**
+ * The grid's MQTT consumer: decodes each message, hands its rows to the batch writer, and
+ * publishes on the live channel after commit. Bad payloads throw DeadLetter (the platform stores
+ * them and acknowledges); nothing here can stop the stream.
+ */
+import type { Logger } from 'pino';
+import type { GridConfig } from '../../config.ts';
+import type { BatchWriter } from '../../platform/ingest/batch-writer.ts';
+import type { LiveChannel } from '../../platform/live/port.ts';
+import { DeadLetter, type MqttMessage } from '../../platform/mqtt/port.ts';
+import {
+  classify,
+  decodeAck,
+  decodeLoadSnapshot,
+  decodeMetering,
+  decodeStatus,
+  parseJsonObject,
+  type Ack,
+  type Metering,
+} from './codec.ts';
+import type { GridStore } from './store.ts';
+import { meteringUnit, snapshotUnit, statusUnit } from './tables.ts';
+
+type Kind = 'metering' | 'status' | 'loads' | 'ack' | 'auto';
+
+/** Topic filters and what each carries. `ven/telemetry/+` and `ven/ack/+` carry the VEN id. */
+export function gridTopics(cfg: GridConfig): { filter: string; kind: Kind }[] {
+  const t: { filter: string; kind: Kind }[] = [
+    { filter: cfg.topicMetering, kind: 'metering' },
+    { filter: cfg.topicStatus, kind: 'status' },
+    { filter: cfg.topicEvents, kind: 'auto' },
+    { filter: cfg.topicResponses, kind: 'ack' },
+    { filter: 'ven/telemetry/+', kind: 'metering' },
+    { filter: 'ven/ack/+', kind: 'ack' },
+  ];
+  if (cfg.topicLoads) t.push({ filter: cfg.topicLoads, kind: 'loads' });
+  for (const extra of cfg.extraTopics) t.push({ filter: extra, kind: 'auto' });
+  const seen = new Set<string>();
+  return t.filter((x) => !seen.has(x.filter) && seen.add(x.filter));
+}
+
+export function topicMatches(filter: string, topic: string): boolean {
+  const f = filter.split('/');
+  const t = topic.split('/');
+  for (let i = 0; i < f.length; i++) {
+    if (f[i] === '#') return true;
+    if (i >= t.length) return false;
+    if (f[i] !== '+' && f[i] !== t[i]) return false;
+  }
+  return f.length === t.length;
+}
+
+export class GridIngest {
+  private readonly topics: { filter: string; kind: Kind }[];
+  private readonly writer: BatchWriter;
+  private readonly store: GridStore;
+  private readonly live: LiveChannel;
+  private readonly log: Logger;
+  /** This instance's idea of each VEN's status, to announce offline → online once. */
+  readonly statuses = new Map<string, string>();
+  private readonly knownEvents = new Set<string>();
+
+  constructor(deps: {
+    config: GridConfig;
+    writer: BatchWriter;
+    store: GridStore;
+    live: LiveChannel;
+    log: Logger;
+  }) {
+    this.topics = gridTopics(deps.config);
+    this.writer = deps.writer;
+    this.store = deps.store;
+    this.live = deps.live;
+    this.log = deps.log;
+  }
+
+  get filters(): string[] {
+    return this.topics.map((t) => t.filter);
+  }
+
+  handle = async (msg: MqttMessage): Promise<void> => {
+    const kind = this.topics.find((t) => topicMatches(t.filter, msg.topic))?.kind;
+    if (kind === undefined) throw new DeadLetter('no handler for this topic');
+    const parts = msg.topic.split('/');
+    const venFromTopic = parts[0] === 'ven' && parts.length === 3 ? (parts[2] ?? null) : null;
+    const resolved: Exclude<Kind, 'auto'> = kind === 'auto' ? classify(parseJsonObject(msg.payload)) : kind;
+    const receivedAt = new Date();
+    switch (resolved) {
+      case 'metering': {
+        const m = decodeMetering(msg.payload, venFromTopic);
+        if (m.eventId !== null) await this.requireEvent(m.eventId);
+        await this.writer.write(meteringUnit(m, receivedAt));
+        this.afterCommit(m.venId, m);
+        return;
+      }
+      case 'status': {
+        const s = decodeStatus(msg.payload, venFromTopic);
+        if (s.activeEventId !== null) await this.requireEvent(s.activeEventId);
+        await this.writer.write(statusUnit(s, receivedAt));
+        this.afterCommit(s.venId, null);
+        return;
+      }
+      case 'loads': {
+        const s = decodeLoadSnapshot(msg.payload, venFromTopic);
+        await this.writer.write(snapshotUnit(s, receivedAt));
+        this.afterCommit(s.venId, null);
+        return;
+      }
+      case 'ack': {
+        const a = decodeAck(msg.payload, venFromTopic);
+        if (a.eventId !== null) await this.requireEvent(a.eventId);
+        await this.storeAck(a, receivedAt);
+        void this.live
+          .publish('grid.events', {
+            type: 'ack',
+            venId: a.venId,
+            eventId: a.eventId,
+            op: a.op,
+            status: a.status,
+          })
+          .catch(() => undefined);
+        this.afterCommit(a.venId, null);
+        return;
+      }
+    }
+  };
+
+  /** An unknown eventId is a bad payload (the seed failed on a foreign key instead). */
+  private async requireEvent(id: string) {
+    if (this.knownEvents.has(id)) return;
+    if (!(await this.store.eventExists(id))) throw new DeadLetter(`unknown eventId ${id}`);
+    if (this.knownEvents.size > 10_000) this.knownEvents.clear();
+    this.knownEvents.add(id);
+  }
+
+  forgetEvent(id: string) {
+    this.knownEvents.delete(id);
+  }
+
+  private afterCommit(venId: string, m: Metering | null) {
+    if (this.statuses.get(venId) !== 'online') {
+      this.statuses.set(venId, 'online');
+      void this.live.publish('grid.vens', { venId, status: 'online' }).catch(() => undefined);
+    }
+    if (m !== null) {
+      void this.live
+        .publish(`grid.telemetry.${venId}`, {
+          venId,
+          timestamp: m.timestamp.toISOString(),
+          usedPowerKw: m.usedPowerKw,
+          shedPowerKw: m.shedPowerKw,
+          requestedReductionKw: m.requestedReductionKw,
+          eventId: m.eventId,
+          batterySoc: m.batterySoc,
+          loads: m.loads,
+        })
+        .catch((e: unknown) => this.log.debug({ err: e }, 'live publish failed'));
+    }
+  }
+
+  private async storeAck(a: Ack, receivedAt: Date) {
+    await this.store.db.transaction(async (tx) => {
+      // Dispatch row first, VEN row second: the dispatcher locks them in that order too.
+      if (a.op === 'event' && a.eventId !== null) {
+        await tx.query(
+          `UPDATE grid_dispatches SET acked_at = coalesce(acked_at, $3), ack_status = $4
+            WHERE event_id = $1 AND ven_id = $2`,
+          [a.eventId, a.venId, receivedAt, a.status],
+        );
+      } else if (a.op === 'restore' && a.eventId !== null) {
+        await tx.query(
+          `UPDATE grid_dispatches SET restore_acked_at = coalesce(restore_acked_at, $3)
+            WHERE event_id = $1 AND ven_id = $2`,
+          [a.eventId, a.venId, receivedAt],
+        );
+      }
+      // Acks may come from a VEN that never reported yet: register it like telemetry does.
+      await tx.query(
+        `INSERT INTO grid_vens (id, name, status, registration_id, last_seen) VALUES ($1, $1, 'online', $1, $2)
+         ON CONFLICT (id) DO UPDATE SET status = 'online', last_seen = greatest(grid_vens.last_seen, excluded.last_seen)`,
+        [a.venId, receivedAt],
+      );
+      await tx.query(
+        `INSERT INTO grid_acks (ven_id, event_id, correlation_id, op, status, ts, requested_shed_kw, actual_shed_kw,
+                                circuits_curtailed)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING`,
+        [
+          a.venId,
+          a.eventId,
+          a.correlationId,
+          a.op,
+          a.status,
+          a.timestamp,
+          a.requestedShedKw,
+          a.actualShedKw,
+          JSON.stringify(a.circuitsCurtailed),
+        ],
+      );
+    });
+  }
+}

@@ -1,0 +1,271 @@
+/**
+ * VEN simulator (`conflux simulate grid --vens N [--broker URL]`). Each VEN has 4–8 circuits,
+ * publishes metering every few seconds, answers `event` by curtailing its non-critical circuits
+ * (ack with circuitsCurtailed), answers `restore`, `shed` and `ping`, and goes silent on request
+ * (`{op:"silence", durationSec}` on its command topic) to exercise the heartbeat. MQTT only.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Command } from 'commander';
+import mqtt, { type MqttClient } from 'mqtt';
+
+const TYPES = [
+  'hvac',
+  'water_heater',
+  'ev_charger',
+  'lighting',
+  'pool_pump',
+  'appliance',
+  'refrigerator',
+  'battery',
+];
+const AMPS = [15, 20, 30, 40, 50];
+
+interface Circuit {
+  id: string;
+  name: string;
+  type: string;
+  breakerAmps: number;
+  critical: boolean;
+  utilisation: number;
+  curtailed: boolean;
+  shedKw: number;
+}
+
+const r3 = (x: number) => Math.round(x * 1000) / 1000;
+
+export class SimulatedVen {
+  readonly id: string;
+  readonly circuits: Circuit[];
+  eventId: string | null = null;
+  requestedKw: number | null = null;
+  silentUntil = 0;
+  private readonly rand: () => number;
+
+  constructor(id: string, rand: () => number = Math.random) {
+    this.id = id;
+    this.rand = rand;
+    const n = 4 + Math.floor(rand() * 5);
+    this.circuits = Array.from({ length: n }, (_, i) => {
+      const type = TYPES[Math.floor(rand() * TYPES.length)]!;
+      return {
+        id: `c${i + 1}`,
+        name: `${type} ${i + 1}`,
+        type,
+        breakerAmps: AMPS[Math.floor(rand() * AMPS.length)]!,
+        // Fridges and at least the first circuit keep running whatever happens.
+        critical: i === 0 || type === 'refrigerator' || rand() < 0.2,
+        utilisation: 0.2 + rand() * 0.6,
+        curtailed: false,
+        shedKw: 0,
+      };
+    });
+  }
+
+  private capacity = (c: Circuit) => (c.breakerAmps * 240) / 1000;
+  private power = (c: Circuit) =>
+    c.curtailed ? 0 : Math.max(0, this.capacity(c) * c.utilisation - c.shedKw);
+
+  metering(now = Date.now()) {
+    for (const c of this.circuits)
+      c.utilisation = Math.min(0.95, Math.max(0.05, c.utilisation + (this.rand() - 0.5) * 0.05));
+    const loads = this.circuits.map((c) => ({
+      id: c.id,
+      name: c.name,
+      type: c.type,
+      capacityKw: r3(this.capacity(c)),
+      shedCapabilityKw: c.critical ? 0 : r3(this.power(c)),
+      currentPowerKw: r3(this.power(c)),
+      enabled: !c.curtailed,
+      priority: c.critical ? 1 : 5,
+    }));
+    const used = loads.reduce((s, l) => s + l.currentPowerKw, 0);
+    const curtailedKw = this.circuits
+      .filter((c) => c.curtailed)
+      .reduce((s, c) => s + this.capacity(c) * c.utilisation, 0);
+    const available = loads.reduce((s, l) => s + l.shedCapabilityKw, 0);
+    return {
+      schemaVersion: 1,
+      venId: this.id,
+      timestamp: now,
+      usedPowerKw: r3(used),
+      shedPowerKw: r3(this.eventId ? curtailedKw : available),
+      requestedReductionKw: this.requestedKw,
+      eventId: this.eventId,
+      batterySoc: null,
+      loads,
+    };
+  }
+
+  /** Applies a command; returns the ack to publish (or null). */
+  command(cmd: Record<string, unknown>, now = Date.now()): Record<string, unknown> | null {
+    const base = { venId: this.id, correlationId: cmd.correlationId ?? null, timestamp: now };
+    switch (cmd.op) {
+      case 'event': {
+        const eventId = typeof cmd.eventId === 'string' ? cmd.eventId : null;
+        const shedKw = typeof cmd.shedKw === 'number' ? cmd.shedKw : 0;
+        const curtailed = [];
+        let total = 0;
+        for (const c of this.circuits
+          .filter((x) => !x.critical)
+          .sort((a, b) => this.power(b) - this.power(a))) {
+          if (total >= shedKw && curtailed.length > 0) break;
+          const original = this.power(c);
+          c.curtailed = true;
+          total += original;
+          curtailed.push({
+            id: c.id,
+            name: c.name,
+            breaker_amps: c.breakerAmps,
+            original_kw: r3(original),
+            curtailed_kw: r3(original),
+            final_kw: 0,
+            critical: false,
+          });
+        }
+        this.eventId = eventId;
+        this.requestedKw = shedKw;
+        return {
+          ...base,
+          op: 'event',
+          status: 'accepted',
+          eventId,
+          requestedShedKw: shedKw,
+          actualShedKw: r3(total),
+          circuitsCurtailed: curtailed,
+        };
+      }
+      case 'restore': {
+        for (const c of this.circuits) c.curtailed = false;
+        const eventId = this.eventId ?? (typeof cmd.eventId === 'string' ? cmd.eventId : null);
+        this.eventId = null;
+        this.requestedKw = null;
+        return { ...base, op: 'restore', status: 'success', eventId };
+      }
+      case 'shed': {
+        const c = this.circuits.find((x) => x.id === cmd.loadId);
+        if (c && typeof cmd.amountKw === 'number') c.shedKw = Math.max(0, cmd.amountKw);
+        return { ...base, op: 'ping', status: c ? 'success' : 'rejected' };
+      }
+      case 'ping':
+        return { ...base, op: 'ping', status: 'success' };
+      case 'silence':
+        this.silentUntil = now + (typeof cmd.durationSec === 'number' ? cmd.durationSec : 120) * 1000;
+        return null;
+      default:
+        return null;
+    }
+  }
+}
+
+export interface Fleet {
+  vens: SimulatedVen[];
+  /** Publishes one metering message per (non-silent) VEN now. */
+  publishAll(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Starts `count` VENs, each with its own MQTT connection, publishing every `intervalMs` (0 = never). */
+export async function startFleet(opts: {
+  url: string;
+  count: number;
+  intervalMs: number;
+  prefix?: string;
+  username?: string;
+  password?: string;
+  log?: (line: string) => void;
+}): Promise<Fleet> {
+  const prefix = opts.prefix ?? `sim-${randomBytes(2).toString('hex')}`;
+  const vens: SimulatedVen[] = [];
+  const clients: MqttClient[] = [];
+  for (let i = 0; i < opts.count; i++) {
+    const ven = new SimulatedVen(`${prefix}-${String(i + 1).padStart(3, '0')}`);
+    const client = await mqtt.connectAsync(opts.url, {
+      clientId: ven.id,
+      clean: true,
+      username: opts.username,
+      password: opts.password,
+      reconnectPeriod: 1000,
+    });
+    client.on('message', (_topic, payload) => {
+      let cmd: unknown;
+      try {
+        cmd = JSON.parse(payload.toString('utf8'));
+      } catch {
+        return;
+      }
+      if (typeof cmd !== 'object' || cmd === null) return;
+      const ack = ven.command(cmd as Record<string, unknown>);
+      opts.log?.(`${ven.id} <- ${String((cmd as { op?: unknown }).op)}`);
+      if (ack)
+        void client.publishAsync(`ven/ack/${ven.id}`, JSON.stringify(ack), { qos: 1 }).catch(() => undefined);
+    });
+    await client.subscribeAsync(`ven/cmd/${ven.id}`, { qos: 1 });
+    vens.push(ven);
+    clients.push(client);
+  }
+  const publishAll = async () => {
+    const now = Date.now();
+    await Promise.all(
+      vens.map((v, i) =>
+        v.silentUntil > now
+          ? Promise.resolve()
+          : clients[i]!.publishAsync(`ven/telemetry/${v.id}`, JSON.stringify(v.metering(now)), { qos: 1 }),
+      ),
+    );
+  };
+  const timer =
+    opts.intervalMs > 0 ? setInterval(() => void publishAll().catch(() => undefined), opts.intervalMs) : null;
+  return {
+    vens,
+    publishAll,
+    async stop() {
+      if (timer) clearInterval(timer);
+      await Promise.all(clients.map((c) => c.endAsync()));
+    },
+  };
+}
+
+export function registerSimulator(command: Command): void {
+  command
+    .description('simulated VENs speaking MQTT: metering, acks, curtailment, silence on request')
+    .option('--vens <n>', 'number of VENs', '5')
+    .option('--broker <url>', 'MQTT broker URL', 'mqtt://127.0.0.1:1883')
+    .option('--interval <ms>', 'metering period in ms', '5000')
+    .option('--prefix <id>', 'VEN id prefix (ids are <prefix>-001 ...)')
+    .option('--username <name>', 'MQTT username (API key id)')
+    .option('--password <secret>', 'MQTT password (API key secret)')
+    .action(
+      async (o: {
+        vens: string;
+        broker: string;
+        interval: string;
+        prefix?: string;
+        username?: string;
+        password?: string;
+      }) => {
+        const count = Number(o.vens);
+        const intervalMs = Number(o.interval);
+        if (!Number.isInteger(count) || count < 1 || count > 10_000)
+          throw new Error('--vens must be 1..10000');
+        if (!Number.isFinite(intervalMs) || intervalMs < 10)
+          throw new Error('--interval must be at least 10 ms');
+        const fleet = await startFleet({
+          url: o.broker,
+          count,
+          intervalMs,
+          prefix: o.prefix,
+          username: o.username,
+          password: o.password,
+          log: (line) => process.stdout.write(`${line}\n`),
+        });
+        process.stdout.write(
+          `${count} VENs on ${o.broker} (${fleet.vens[0]?.id} …), metering every ${intervalMs} ms; Ctrl-C to stop\n` +
+            `silence one: publish {"op":"silence","durationSec":120} to ven/cmd/<venId>\n`,
+        );
+        await fleet.publishAll();
+        const stop = () => void fleet.stop().then(() => process.exit(0));
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      },
+    );
+}

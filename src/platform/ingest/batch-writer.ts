@@ -1,0 +1,309 @@
+import type { Logger } from 'pino';
+import type { Database, Queryable } from '../db/port.ts';
+import { Counter, Gauge, Histogram, type Metrics } from '../metrics.ts';
+
+/** A column of a batched table: its name and the PostgreSQL type its array is cast to. */
+export interface ColumnSpec {
+  name: string;
+  type: string;
+}
+
+/**
+ * A table the writer fills. Rows of one batch go in one `INSERT ... SELECT FROM unnest(...)`:
+ * one statement and one round trip per table, whatever the number of rows, and the same SQL on
+ * PostgreSQL and PGlite (COPY is not available through PGlite's driver).
+ */
+export interface TableSpec {
+  table: string;
+  columns: readonly ColumnSpec[];
+  /** Appended to the INSERT, e.g. `ON CONFLICT (id) DO NOTHING`. */
+  onConflict?: string;
+  /**
+   * Rows with the same key are merged before writing (an upsert may touch a row only once per
+   * statement); `merge` keeps the survivor.
+   */
+  key?: (row: readonly unknown[]) => string;
+  merge?: (a: readonly unknown[], b: readonly unknown[]) => readonly unknown[];
+}
+
+/** What one message writes: rows per table name, in column order. */
+export type Unit = Record<string, readonly (readonly unknown[])[]>;
+
+export interface BatchWriterOptions {
+  name: string;
+  /** Tables in the order they are written inside a batch (parents before children). */
+  tables: readonly TableSpec[];
+  maxBatch?: number;
+  /** How long the first unit of a batch may wait for company. */
+  maxDelayMs?: number;
+  /** Units queued or in flight before producers must wait (`waitForRoom`). */
+  maxQueue?: number;
+  /** Batches written at the same time (1 on PGlite, which has one connection). */
+  concurrency?: number;
+  log: Logger;
+  metrics?: Metrics;
+}
+
+interface Pending {
+  unit: Unit;
+  resolve: () => void;
+  reject: (e: unknown) => void;
+}
+
+/** SQLSTATE classes of errors caused by the data itself: isolate the row, don't retry. */
+const DATA_ERROR = /^(22|23|42)/;
+
+/**
+ * The ingest batch writer: units (the rows of one message) are collected, written in one
+ * transaction with one multi-row statement per table, and each unit's promise resolves after
+ * COMMIT. When a batch fails on bad data it is retried unit by unit, so a bad row fails only its
+ * own message. Transient failures (connection lost, timeouts) are retried with backoff and never
+ * drop a unit. The queue is bounded: `waitForRoom()` lets producers stall (backpressure).
+ */
+export class BatchWriter {
+  private readonly db: Database;
+  private readonly opts: Required<Omit<BatchWriterOptions, 'metrics'>>;
+  private readonly specs: Map<string, TableSpec>;
+  private readonly sql: Map<string, string>;
+  private queue: Pending[] = [];
+  private inFlight = 0;
+  private units = 0;
+  private timer: NodeJS.Timeout | null = null;
+  private roomWaiters: (() => void)[] = [];
+  private idleWaiters: (() => void)[] = [];
+  private closed = false;
+  private readonly m: {
+    rows: Counter<'table'>;
+    batches: Counter<'writer' | 'outcome'>;
+    duration: Histogram<'writer'>;
+  } | null;
+
+  constructor(db: Database, opts: BatchWriterOptions) {
+    this.db = db;
+    this.opts = {
+      maxBatch: 1000,
+      maxDelayMs: 5,
+      maxQueue: 20_000,
+      concurrency: db.kind === 'pglite' ? 1 : 2,
+      ...opts,
+    };
+    this.specs = new Map(opts.tables.map((t) => [t.table, t]));
+    this.sql = new Map(opts.tables.map((t) => [t.table, insertSql(t)]));
+    this.m = opts.metrics ? writerMetrics(opts.metrics, this) : null;
+  }
+
+  /** Units accepted and not yet committed (queued or being written). */
+  get backlog(): number {
+    return this.units;
+  }
+
+  get full(): boolean {
+    return this.units >= this.opts.maxQueue;
+  }
+
+  /** Resolves when there is room for one more unit. */
+  waitForRoom(): Promise<void> | void {
+    if (!this.full) return;
+    return new Promise((resolve) => this.roomWaiters.push(resolve));
+  }
+
+  /** Queues a unit; resolves after the transaction holding it commits. */
+  write(unit: Unit): Promise<void> {
+    if (this.closed) return Promise.reject(new Error(`batch writer ${this.opts.name} is closed`));
+    for (const t of Object.keys(unit))
+      if (!this.specs.has(t)) return Promise.reject(new Error(`unknown table ${t}`));
+    return new Promise((resolve, reject) => {
+      this.queue.push({ unit, resolve, reject });
+      this.units++;
+      this.schedule();
+    });
+  }
+
+  /** Waits until everything accepted so far is committed (or failed). */
+  async drain(): Promise<void> {
+    if (this.units === 0) return;
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = null;
+      this.pump();
+    }
+    await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  async close(): Promise<void> {
+    await this.drain();
+    this.closed = true;
+  }
+
+  private schedule() {
+    if (this.queue.length >= this.opts.maxBatch) {
+      if (this.timer) clearTimeout(this.timer);
+      this.timer = null;
+      this.pump();
+    } else if (this.timer === null && this.inFlight < this.opts.concurrency) {
+      this.timer = setTimeout(() => {
+        this.timer = null;
+        this.pump();
+      }, this.opts.maxDelayMs);
+    }
+  }
+
+  private pump() {
+    while (this.inFlight < this.opts.concurrency && this.queue.length > 0) {
+      const batch = this.queue.splice(0, this.opts.maxBatch);
+      this.inFlight++;
+      void this.flush(batch).finally(() => {
+        this.inFlight--;
+        this.units -= batch.length;
+        this.wake();
+        if (this.queue.length > 0) this.schedule();
+      });
+    }
+  }
+
+  private wake() {
+    while (this.roomWaiters.length > 0 && !this.full) this.roomWaiters.shift()!();
+    if (this.units === 0) for (const w of this.idleWaiters.splice(0)) w();
+  }
+
+  private async flush(batch: Pending[]) {
+    const t0 = performance.now();
+    try {
+      await this.withTransientRetry(() => this.db.transaction((tx) => this.writeUnits(tx, batch)));
+      for (const p of batch) p.resolve();
+      this.m?.batches.inc({ writer: this.opts.name, outcome: 'ok' });
+    } catch (e) {
+      if (!isDataError(e) || batch.length === 1) {
+        for (const p of batch) p.reject(e);
+        this.m?.batches.inc({ writer: this.opts.name, outcome: 'failed' });
+        return;
+      }
+      // Isolate the bad unit(s): each one alone in its own transaction.
+      this.m?.batches.inc({ writer: this.opts.name, outcome: 'split' });
+      this.opts.log.debug(
+        { writer: this.opts.name, err: (e as Error).message },
+        'batch failed; retrying row-wise',
+      );
+      for (const p of batch) {
+        try {
+          await this.withTransientRetry(() => this.db.transaction((tx) => this.writeUnits(tx, [p])));
+          p.resolve();
+        } catch (err) {
+          p.reject(err);
+        }
+      }
+    } finally {
+      this.m?.duration.observe({ writer: this.opts.name }, (performance.now() - t0) / 1000);
+    }
+  }
+
+  private async writeUnits(tx: Queryable, batch: readonly Pending[]) {
+    for (const spec of this.opts.tables) {
+      let rows: (readonly unknown[])[] = [];
+      for (const p of batch) {
+        const r = p.unit[spec.table];
+        if (r) for (const row of r) rows.push(row);
+      }
+      if (rows.length === 0) continue;
+      if (spec.key) rows = dedupe(rows, spec.key, spec.merge ?? ((_a, b) => b));
+      const columns = spec.columns.map((_, i) => rows.map((row) => row[i] ?? null));
+      await tx.query(this.sql.get(spec.table)!, columns);
+      this.m?.rows.inc({ table: spec.table }, rows.length);
+    }
+  }
+
+  /** Retries while the database is unreachable or busy; data errors go straight up. */
+  private async withTransientRetry<T>(fn: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await fn();
+      } catch (e) {
+        if (isDataError(e) || this.closed || attempt >= 50) throw e;
+        const delay = Math.min(2000, 20 * 2 ** attempt);
+        this.opts.log.warn(
+          { writer: this.opts.name, err: (e as Error).message, attempt },
+          'batch write failed; retrying',
+        );
+        await new Promise((r) => setTimeout(r, delay));
+      }
+    }
+  }
+}
+
+function isDataError(e: unknown): boolean {
+  const code = (e as { code?: unknown }).code;
+  return typeof code === 'string' && DATA_ERROR.test(code);
+}
+
+function dedupe(
+  rows: (readonly unknown[])[],
+  key: (row: readonly unknown[]) => string,
+  merge: (a: readonly unknown[], b: readonly unknown[]) => readonly unknown[],
+): (readonly unknown[])[] {
+  const byKey = new Map<string, readonly unknown[]>();
+  for (const row of rows) {
+    const k = key(row);
+    const prev = byKey.get(k);
+    byKey.set(k, prev === undefined ? row : merge(prev, row));
+  }
+  // Sorted keys: concurrent batches lock rows in the same order and do not deadlock.
+  return [...byKey.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, r]) => r);
+}
+
+export function insertSql(t: TableSpec): string {
+  const cols = t.columns.map((c) => quoteIdent(c.name)).join(', ');
+  const arrays = t.columns.map((c, i) => `$${i + 1}::${c.type}[]`).join(', ');
+  return `INSERT INTO ${quoteIdent(t.table)} (${cols}) SELECT * FROM unnest(${arrays})${t.onConflict ? ` ${t.onConflict}` : ''}`;
+}
+
+function quoteIdent(name: string): string {
+  if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`bad identifier ${name}`);
+  return name;
+}
+
+function writerMetrics(metrics: Metrics, writer: BatchWriter) {
+  const reg = [metrics.registry];
+  const get = <T>(name: string, make: () => T): T =>
+    (metrics.registry.getSingleMetric(name) as T | undefined) ?? make();
+  new Gauge({
+    name: `ingest_backlog_${writer['opts'].name}`,
+    help: `units accepted by the ${writer['opts'].name} batch writer and not yet committed`,
+    registers: reg,
+    collect() {
+      this.set(writer.backlog);
+    },
+  });
+  return {
+    rows: get(
+      'ingest_rows_total',
+      () =>
+        new Counter({
+          name: 'ingest_rows_total',
+          help: 'rows written by batch writers',
+          labelNames: ['table'] as const,
+          registers: reg,
+        }),
+    ),
+    batches: get(
+      'ingest_batches_total',
+      () =>
+        new Counter({
+          name: 'ingest_batches_total',
+          help: 'batches by outcome (ok, split = retried row-wise, failed)',
+          labelNames: ['writer', 'outcome'] as const,
+          registers: reg,
+        }),
+    ),
+    duration: get(
+      'ingest_batch_duration_seconds',
+      () =>
+        new Histogram({
+          name: 'ingest_batch_duration_seconds',
+          help: 'time to write and commit one batch',
+          labelNames: ['writer'] as const,
+          buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+          registers: reg,
+        }),
+    ),
+  };
+}

@@ -1,0 +1,160 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startFleet, type Fleet } from '../../../src/apps/grid/simulator.ts';
+import { backends } from '../../helpers/db.ts';
+import { startMosquitto, brokers, type Mosquitto } from '../../helpers/mosquitto.ts';
+import { startTestServer, type TestServer } from '../../helpers/server.ts';
+import { until } from '../../helpers/until.ts';
+
+const cases = backends().flatMap((db) => brokers().map((broker) => [db, broker] as const));
+
+describe.each(cases)('grid gateway (%s, %s broker)', (backend, broker) => {
+  let server: TestServer;
+  let fleet: Fleet;
+  let mosquitto: Mosquitto | null = null;
+  const get = async <T>(url: string): Promise<T> => {
+    const r = await server.http.inject({ method: 'GET', url });
+    expect(r.statusCode, `${url}: ${r.body}`).toBe(200);
+    return r.json<T>();
+  };
+  // Keeps the fleet reporting while a condition is awaited (VENs publish every 5 s in real life).
+  const reportUntil = (check: () => Promise<boolean>, what: string) =>
+    until(
+      async () => {
+        await fleet.publishAll();
+        return check();
+      },
+      { what, intervalMs: 60, timeoutMs: 20_000 },
+    );
+
+  beforeAll(async () => {
+    const env: Record<string, string> = {
+      GRID_HEARTBEAT_INTERVAL_MS: '100',
+      GRID_OFFLINE_AFTER_MS: '1500',
+      GRID_DISPATCH_INTERVAL_MS: '100',
+      AUTH_MODE: 'open',
+    };
+    if (broker === 'mosquitto') {
+      mosquitto = await startMosquitto();
+      env.MQTT_URL = mosquitto.url;
+    } else if (broker === 'external') {
+      env.MQTT_URL = process.env.TEST_MQTT_URL as string;
+    }
+    server = await startTestServer(backend, env);
+    const url = server.core.mqtt?.url as string;
+    fleet = await startFleet({ url, count: 3, intervalMs: 0 });
+  });
+  afterAll(async () => {
+    await fleet?.stop();
+    await server?.stop();
+    await mosquitto?.stop();
+  });
+
+  it('shows telemetry in VENs, stats and history (with or without trailing slash)', async () => {
+    await reportUntil(async () => {
+      const vens = await get<{ id: string }[]>('/api/vens');
+      return fleet.vens.every((v) => vens.some((x) => x.id === v.id));
+    }, 'auto-registered VENs');
+    // Readings are visible once committed (publishing resolves on the broker's PUBACK, earlier).
+    await reportUntil(
+      async () => (await get<unknown[]>(`/api/vens/${fleet.vens[1]!.id}/telemetry?limit=5`)).length >= 3,
+      'three readings',
+    );
+    const ven = await get<{ status: string; loads: unknown[]; metrics: { currentPowerKw: number } }>(
+      `/api/vens/${fleet.vens[0]!.id}/`,
+    );
+    expect(ven.status).toBe('online');
+    expect(ven.loads.length).toBe(fleet.vens[0]!.circuits.length);
+    expect(ven.metrics.currentPowerKw).toBeGreaterThan(0);
+    const stats = await get<{
+      venCount: number;
+      onlineVens: number;
+      householdUsageKw: number;
+      averageHousePower: number;
+    }>('/api/stats/network');
+    expect(stats.onlineVens).toBeGreaterThanOrEqual(3);
+    expect(stats.householdUsageKw).toBeGreaterThan(0);
+    expect(stats.averageHousePower).toBeCloseTo(stats.householdUsageKw / stats.venCount, 2);
+    const loads = await get<{ type: string; totalCapacityKw: number }[]>('/api/stats/loads');
+    expect(loads.length).toBeGreaterThan(0);
+    const hist = await get<{ points: { usedPowerKw: number }[] }>(
+      '/api/stats/network/history?granularity=1m',
+    );
+    expect(hist.points.length).toBeGreaterThan(0);
+    expect(hist.points.at(-1)!.usedPowerKw).toBeGreaterThan(0);
+    const tele = await get<unknown[]>(`/api/vens/${fleet.vens[1]!.id}/telemetry?limit=2`);
+    expect(tele.length).toBe(2);
+    const circuits = await get<{ snapshots: unknown[]; totalCount: number }>(
+      `/api/vens/${fleet.vens[1]!.id}/circuits/history?limit=3`,
+    );
+    expect(circuits.snapshots.length).toBe(3);
+    expect(circuits.totalCount).toBeGreaterThan(3);
+  });
+
+  it('dispatches an event to online VENs at its start, records acks and reduction, restores on stop', async () => {
+    const now = Date.now();
+    const created = await server.http.inject({
+      method: 'POST',
+      url: '/api/events',
+      payload: {
+        startTime: new Date(now - 1000).toISOString(),
+        endTime: new Date(now + 120_000).toISOString(),
+        requestedReductionKw: 4,
+      },
+    });
+    expect(created.statusCode).toBe(201);
+    const eventId = created.json<{ id: string }>().id;
+    type Metrics = {
+      acks: number;
+      vensDispatched: number;
+      actualReductionKw: number;
+      avgResponseMs: number | null;
+      restoresSent: number;
+    };
+    await reportUntil(async () => {
+      const m = await get<Metrics>(`/api/events/${eventId}/metrics`);
+      return m.acks >= 3 && m.actualReductionKw > 0;
+    }, 'acks and reduction');
+    const m = await get<Metrics>(`/api/events/${eventId}/metrics`);
+    expect(m.vensDispatched).toBeGreaterThanOrEqual(3);
+    expect(m.avgResponseMs).not.toBeNull();
+    expect(fleet.vens.every((v) => v.eventId === eventId)).toBe(true);
+    expect((await get<{ status: string }>(`/api/events/${eventId}`)).status).toBe('active');
+    const acks = await get<{ op: string; eventId: string; circuitsCurtailed: unknown[] }[]>(
+      `/api/vens/${fleet.vens[0]!.id}/events`,
+    );
+    expect(
+      acks.find((a) => a.op === 'event' && a.eventId === eventId)?.circuitsCurtailed.length,
+    ).toBeGreaterThan(0);
+    const stats = await get<{ currentLoadReductionKw: number; networkEfficiency: number | null }>(
+      '/api/stats/network',
+    );
+    expect(stats.currentLoadReductionKw).toBeGreaterThan(0);
+    expect(stats.networkEfficiency).not.toBeNull();
+
+    const stop = await server.http.inject({ method: 'POST', url: `/api/events/${eventId}/stop` });
+    expect(stop.statusCode).toBe(202);
+    expect(stop.json()).toEqual({ status: 'stopping', eventId });
+    await until(() => fleet.vens.every((v) => v.eventId === null), { what: 'restores at the VENs' });
+    await until(async () => (await get<Metrics>(`/api/events/${eventId}/metrics`)).restoresSent >= 3);
+    expect((await get<{ status: string }>(`/api/events/${eventId}`)).status).toBe('completed');
+    const shadow = await get<{ desired: { activeEventId: string | null } }>(
+      `/api/vens/${fleet.vens[0]!.id}/shadow`,
+    );
+    expect(shadow.desired.activeEventId).toBeNull();
+  });
+
+  it('marks a silent VEN offline and brings it back with its next message', async () => {
+    const silent = fleet.vens[2]!;
+    silent.silentUntil = Number.MAX_SAFE_INTEGER;
+    await reportUntil(
+      async () => (await get<{ status: string }>(`/api/vens/${silent.id}`)).status === 'offline',
+      'offline',
+    );
+    expect((await get<{ status: string }>(`/api/vens/${fleet.vens[0]!.id}`)).status).toBe('online');
+    silent.silentUntil = 0;
+    await reportUntil(
+      async () => (await get<{ status: string }>(`/api/vens/${silent.id}`)).status === 'online',
+      'back online',
+    );
+  });
+});
