@@ -108,7 +108,12 @@ async function attachMqtt(core: Core): Promise<PlatformMqtt> {
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'EADDRINUSE')
-      throw new StartupError(`MQTT port ${core.config.mqtt.port} is already in use`, 'MQTT_PORT', e);
+      throw new StartupError(
+        `port ${core.config.mqtt.port} of the embedded MQTT broker is already in use; ` +
+          'set MQTT_PORT to a free port (0 = any) or MQTT_URL to use that broker',
+        'MQTT_PORT',
+        e,
+      );
     throw new StartupError(`cannot start MQTT: ${(e as Error).message}`, 'MQTT_URL', e);
   }
 }

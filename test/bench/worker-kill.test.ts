@@ -45,6 +45,7 @@ describe.each(backends())('killing the worker mid-file on %s', (backend) => {
       DATA_DIR: path.join(dir, 'data'),
       LOG_LEVEL: 'silent',
       APPS: 'bench',
+      MQTT_PORT: '0',
       JWT_SECRET: 'kill-test-secret-0123456789abcdefghij',
       WORKERS: '1',
       JOBS_POLL_MS: '200',

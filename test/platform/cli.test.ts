@@ -28,7 +28,7 @@ describe('conflux serve on embedded parts', () => {
     const done = await server.exited;
     expect(done.code).toBe(0);
     expect(existsSync(path.join(dataDir, 'conflux.lock'))).toBe(false);
-  });
+  }, 180_000);
 
   it('reports a port in use by naming PORT', async () => {
     const blocker = net.createServer();

@@ -33,6 +33,7 @@ describe.each(backends())('users CLI on %s', (backend) => {
       DATA_DIR: dir,
       HOST: '127.0.0.1',
       PORT: '0',
+      MQTT_PORT: '0',
       OBJECT_RESCAN_INTERVAL_SECONDS: '0',
       ...(url ? { DATABASE_URL: url } : {}),
     };

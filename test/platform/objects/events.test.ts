@@ -103,7 +103,8 @@ describe.each(backends().flatMap((b) => (['fs', 's3'] as const).map((a) => [b, a
         notification(server.core.objects.bucket, [{ key, size: info.size, etag: info.etag }]),
       );
       expect(hook.statusCode).toBe(202);
-      expect(hook.json()).toEqual({
+      // toMatchObject: mounted apps (bench) subscribe to .h5 objects too.
+      expect(hook.json()).toMatchObject({
         accepted: 1,
         objects: [{ bucket: server.core.objects.bucket, object: key }],
         subscribers: { h5: 1 },
@@ -175,7 +176,7 @@ describe.each(backends().flatMap((b) => (['fs', 's3'] as const).map((a) => [b, a
         { bucket: server.core.objects.bucket, key, size: info.size, etag: info.etag },
         'webhook',
       );
-      expect(r.subscribers).toEqual(['h5']);
+      expect(r.subscribers).toContain('h5');
       expect(after).toEqual([]);
     });
 
