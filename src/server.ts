@@ -25,6 +25,12 @@ import { createHttp } from './platform/http/create-http.ts';
 import { openKv, ValkeyKv, type KeyValueStore } from './platform/kv/index.ts';
 import { openLive, type Live } from './platform/live/index.ts';
 import type { LiveHub } from './platform/live/channel.ts';
+import {
+  FsStore,
+  createObjects,
+  registerObjectRoutes,
+  type ObjectEventHub,
+} from './platform/objects/index.ts';
 import { registerPlatformRoutes } from './platform/http/platform-routes.ts';
 import { createMetrics } from './platform/metrics.ts';
 import { PLATFORM_MIGRATIONS } from './platform/migrations.ts';
@@ -68,6 +74,8 @@ export interface Core extends Platform, Stoppable {
   readonly live: LiveHub;
   /** Mounts `/live` and `/live/sse`. */
   readonly liveRoutes: Live['registerRoutes'];
+  /** The event hub behind `objectEvents`: the webhook and the rescan announce through it. */
+  readonly objectEvents: ObjectEventHub;
 }
 
 /**
@@ -124,7 +132,9 @@ export async function openCore(config: Config, log: Logger, opts: CoreOptions = 
   const readiness = new Readiness();
   readiness.register('database', () => db.ping());
   const metrics = createMetrics(db);
-  const { auth } = createAuth(config, db, log);
+  const { auth, jwtSecret } = createAuth(config, db, log);
+  const { store: objects, events: objectEvents } = createObjects(config, db, log, jwtSecret);
+  readiness.register('objects', () => objects.ready());
   let kv: KeyValueStore;
   try {
     kv = await openKv(config, log);
@@ -153,6 +163,8 @@ export async function openCore(config: Config, log: Logger, opts: CoreOptions = 
     metrics,
     readiness,
     auth,
+    objects,
+    objectEvents,
     apps,
     kv,
     live: live.hub,
@@ -189,6 +201,7 @@ export async function startServer(config: Config, log: Logger, opts: CoreOptions
     routes = installAuth(http, core.auth);
     registerPlatformRoutes(http, { readiness: core.readiness, metrics: core.metrics });
     registerAuthRoutes(http, core.auth);
+    await registerObjectRoutes(http, { store: core.objects, events: core.objectEvents }, config);
     core.liveRoutes(http);
     for (const app of core.apps) {
       if (app.routes)
@@ -229,5 +242,9 @@ export async function startServer(config: Config, log: Logger, opts: CoreOptions
   const addr = http.server.address();
   const port = typeof addr === 'object' && addr !== null ? addr.port : config.port;
   const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
-  return { http, core, url: `http://${host}:${port}`, routes, stop };
+  const url = `http://${host}:${port}`;
+  // The embedded store's URLs point here unless PUBLIC_URL says how clients reach us.
+  if (core.objects instanceof FsStore && config.objects.publicUrl === null) core.objects.baseUrl = url;
+  background.push(core.objectEvents.startRescans(config.objects.rescanIntervalSeconds));
+  return { http, core, url, routes, stop };
 }

@@ -21,6 +21,7 @@ import type { LiveChannel } from './live/port.ts';
 import type { Metrics } from './metrics.ts';
 import type { Readiness } from './readiness.ts';
 import type { AuthService } from './auth/service.ts';
+import type { ObjectEvents, ObjectStore } from './objects/port.ts';
 
 /** Fastify with TypeBox route schemas: request types come from the schemas. */
 export type Http = FastifyInstance<
@@ -59,6 +60,10 @@ export interface Platform {
   readonly readiness: Readiness;
   /** Accounts, tokens and API keys (e.g. MQTT checks device keys with `auth.verifyApiKey`). */
   readonly auth: AuthService;
+  /** The object store (embedded or S3), keys `<username>/<name>`. */
+  readonly objects: ObjectStore;
+  /** One event per new object version, for apps to subscribe to with a key filter. */
+  readonly objectEvents: ObjectEvents;
   /** Events to browsers (`/live`, `/live/sse`) and between instances. */
   readonly live: LiveChannel;
   /** Shared small state and pub/sub: memory, or Valkey when `VALKEY_URL` is set. */

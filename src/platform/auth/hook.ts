@@ -1,7 +1,7 @@
 /**
  * Enforces each route's `config.auth` and sets `req.principal`. Credentials come from
  * `Authorization: Bearer <JWT | ck_ key | service token>`; browsers' WebSocket and EventSource
- * cannot set headers, so `?access_token=` is accepted as well (it is redacted from logs).
+ * cannot set headers, so `?access_token=` / `?token=` are accepted as well (redacted from logs).
  */
 import type { FastifyRequest } from 'fastify';
 import type { Http, RouteAuth } from '../app.ts';
@@ -25,6 +25,11 @@ function bearerOf(req: FastifyRequest): string | null {
   const query = req.query as Record<string, unknown> | undefined;
   // `?token=` too: the live channel's documented name for browsers' WebSocket/EventSource.
   const token = query?.access_token ?? query?.token;
+  // Taken out of the query so that routes' strict query schemas do not refuse them.
+  if (query) {
+    delete query.access_token;
+    delete query.token;
+  }
   return typeof token === 'string' && token !== '' ? token : null;
 }
 
@@ -47,6 +52,10 @@ export function installAuth(http: Http, auth: AuthService): RouteEntry[] {
     const methods = Array.isArray(route.method) ? route.method : [route.method];
     for (const method of methods)
       routes.push({ method: String(method), url: route.url, auth: route.config?.auth });
+    // The OpenAPI document shows which routes need a bearer credential.
+    if (route.config?.auth !== undefined && route.config.auth !== 'public' && route.schema) {
+      route.schema.security ??= [{ bearer: [] }];
+    }
   });
   http.addHook('onRequest', async (req) => {
     // Unknown URLs (404) have no config: treat them as public so they answer 404, not 401.

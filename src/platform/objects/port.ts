@@ -2,6 +2,9 @@
  * Object storage: the embedded store (files under DATA_DIR/objects, URLs signed by the server)
  * or any S3 API. Keys are `<username>/<object name>`. Implementations map their own errors onto
  * this contract: a missing object is `null` from `head`/`open` and a no-op for `delete`.
+ * Every method refuses an invalid key (see `keys.ts`) with a 400 AppError; the embedded store
+ * refuses a key that is both an object and a folder (`a/b` and `a/b/c`) with 409, and objects
+ * over its size limit with 413. ETags are bare (no quotes).
  */
 import type { Readable } from 'node:stream';
 import type { Queryable } from '../db/port.ts';
@@ -22,6 +25,8 @@ export interface PresignedUrl {
 
 export interface ObjectStore {
   readonly bucket: string;
+  /** Resolves when the store can be used (bucket reachable); throws otherwise. For `/ready`. */
+  ready(): Promise<void>;
   head(key: string): Promise<ObjectInfo | null>;
   /** Streams the object; `null` when absent. The caller must consume or destroy the stream. */
   open(key: string): Promise<Readable | null>;
@@ -45,12 +50,21 @@ export interface ObjectEvent {
   etag: string;
 }
 
+/**
+ * Sources: the embedded store after each completed put, `POST /minio-event` (S3 notifications)
+ * and a periodic rescan of the bucket (OBJECT_RESCAN_INTERVAL_SECONDS, one instance at a time).
+ * Subscribe while the app starts (`start`), before events flow. A subscriber only sees versions
+ * that were not yet fully handled when it subscribed: an app enabled later does not get the
+ * bucket's history replayed (it can list the store itself).
+ */
 export interface ObjectEvents {
   /**
    * Calls `handler` once per new object version whose key `filter` accepts, however many
    * sources announce it and across restarts. The handler runs inside the transaction that
    * records the version as seen, so work it enqueues with `tx` commits atomically with that
    * record; if it throws, the version stays unseen and a later announcement or rescan retries it.
+   * Each subscriber is handled in its own transaction: one failing does not hold back another.
+   * `name` must be unique and stable (it keys the delivery records across restarts).
    */
   subscribe(
     name: string,

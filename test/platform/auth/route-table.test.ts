@@ -69,3 +69,71 @@ describe('route declarations', () => {
     expect(() => loadConfig(env, '/tmp')).toThrow(message);
   });
 });
+
+describe('AUTH_MODE=open', () => {
+  it('lets anonymous callers act as the local admin, and still honours tokens', async () => {
+    const server = await startTestServer('pglite', {
+      AUTH_MODE: 'open',
+      OBJECT_RESCAN_INTERVAL_SECONDS: '0',
+    });
+    try {
+      const me = await server.http.inject({ method: 'GET', url: '/auth/me' });
+      expect(me.json()).toMatchObject({ username: 'local', role: 'admin', via: 'open' });
+      const up = await server.http.inject({
+        method: 'POST',
+        url: '/storage/presign/upload?object_name=a.h5',
+      });
+      expect(up.json()).toMatchObject({ key: 'local/a.h5' });
+      const bad = await server.http.inject({
+        method: 'GET',
+        url: '/auth/me',
+        headers: { authorization: 'Bearer nonsense' },
+      });
+      expect(bad.statusCode).toBe(401);
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
+describe('tokens in the query string', () => {
+  it('accepts ?access_token= and ?token= (for browsers’ WebSocket/EventSource) on strict routes', async () => {
+    const server = await startTestServer('pglite', { OBJECT_RESCAN_INTERVAL_SECONDS: '0' });
+    try {
+      await server.core.auth.createUser('query1', 'query-password', 'user');
+      const login = await server.http.inject({
+        method: 'POST',
+        url: '/auth/password?u=query1&p=query-password',
+      });
+      const { access } = login.json<{ access: string }>();
+      for (const param of ['access_token', 'token']) {
+        // /storage/list has a strict query schema: the token must not count as an unknown field.
+        const res = await server.http.inject({
+          method: 'GET',
+          url: `/storage/list?prefix=a/&${param}=${access}`,
+        });
+        expect(res.statusCode, param).toBe(200);
+      }
+      const bad = await server.http.inject({ method: 'GET', url: '/storage/list?token=bad' });
+      expect(bad.statusCode).toBe(401);
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
+describe('OpenAPI document', () => {
+  it('marks every non-public route as needing a bearer credential', async () => {
+    const server = await startTestServer('pglite', { OBJECT_RESCAN_INTERVAL_SECONDS: '0' });
+    try {
+      const doc = (await server.http.inject({ method: 'GET', url: '/openapi.json' })).json<{
+        paths: Record<string, Record<string, { security?: unknown }>>;
+      }>();
+      expect(doc.paths['/auth/me']?.get?.security).toEqual([{ bearer: [] }]);
+      expect(doc.paths['/storage/list']?.get?.security).toEqual([{ bearer: [] }]);
+      expect(doc.paths['/auth/register']?.post?.security).toBeUndefined();
+    } finally {
+      await server.stop();
+    }
+  });
+});
