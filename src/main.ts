@@ -80,8 +80,12 @@ program
           ? `embedded PGlite in ${config.dataDir}/pg`
           : 'PostgreSQL (DATABASE_URL)';
       const apps = server.core.apps.map((a) => `${a.name} at ${a.prefix}`).join(', ') || 'none';
+      const objects =
+        config.objects.kind === 's3'
+          ? `S3 bucket ${config.objects.bucket} at ${config.objects.s3.endpoint ?? 'AWS'}`
+          : `files in ${config.dataDir}/objects`;
       log.info(
-        { url: server.url, docs: `${server.url}/docs`, database: db, dataDir: config.dataDir, apps },
+        { url: server.url, docs: `${server.url}/docs`, database: db, objects, dataDir: config.dataDir, apps },
         `Conflux ${VERSION} ready at ${server.url} (docs ${server.url}/docs)`,
       );
     } catch (e) {

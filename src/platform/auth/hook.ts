@@ -52,6 +52,10 @@ export function installAuth(http: Http, auth: AuthService): RouteEntry[] {
     const methods = Array.isArray(route.method) ? route.method : [route.method];
     for (const method of methods)
       routes.push({ method: String(method), url: route.url, auth: route.config?.auth });
+    // The OpenAPI document shows which routes need a bearer credential.
+    if (route.config?.auth !== undefined && route.config.auth !== 'public' && route.schema) {
+      route.schema.security ??= [{ bearer: [] }];
+    }
   });
   http.addHook('onRequest', async (req) => {
     // Unknown URLs (404) have no config: treat them as public so they answer 404, not 401.

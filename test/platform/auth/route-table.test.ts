@@ -121,3 +121,19 @@ describe('tokens in the query string', () => {
     }
   });
 });
+
+describe('OpenAPI document', () => {
+  it('marks every non-public route as needing a bearer credential', async () => {
+    const server = await startTestServer('pglite', { OBJECT_RESCAN_INTERVAL_SECONDS: '0' });
+    try {
+      const doc = (await server.http.inject({ method: 'GET', url: '/openapi.json' })).json<{
+        paths: Record<string, Record<string, { security?: unknown }>>;
+      }>();
+      expect(doc.paths['/auth/me']?.get?.security).toEqual([{ bearer: [] }]);
+      expect(doc.paths['/storage/list']?.get?.security).toEqual([{ bearer: [] }]);
+      expect(doc.paths['/auth/register']?.post?.security).toBeUndefined();
+    } finally {
+      await server.stop();
+    }
+  });
+});
