@@ -154,6 +154,23 @@ describe.each(backends().flatMap((b) => adapters.map((a) => [b, a] as const)))(
       expect(view.rows[0]).toEqual({ n: want.samples, nodes: 3 });
     });
 
+    it('keeps two users’ files of the same name apart', async () => {
+      const file = path.join(dir, 'bobby-4242.h5');
+      await fx.energyOnly(file);
+      await upload('bobby1', 'runs/4242_profile.h5', readFileSync(file));
+      const bob = await settled('bobby1', '4242');
+      expect(bob.status).toBe('succeeded');
+      expect(bob.view).toBe('job_4242_profile_bobby1');
+      expect(bob.samples).toBe(300);
+      const alice = (await api('alice1', 'GET', '/bench/jobs/4242')).body;
+      expect(alice.view).toBe('job_4242_profile');
+      expect(alice.samples).toBe(1200);
+      const views = await server.core.db.query<{ a: number; b: number }>(
+        'SELECT (SELECT count(*)::int FROM "job_4242_profile") AS a, (SELECT count(*)::int FROM "job_4242_profile_bobby1") AS b',
+      );
+      expect(views.rows[0]).toEqual({ a: 1200, b: 300 });
+    });
+
     it('serves the series downsampled in SQL, scoped to the owner', async () => {
       const r = await api('alice1', 'GET', '/bench/jobs/4242/series?columns=power_w,energy_j&maxPoints=40');
       expect(r.status).toBe(200);
@@ -175,8 +192,8 @@ describe.each(backends().flatMap((b) => adapters.map((a) => [b, a] as const)))(
       const mean = raw.slice(0, 10).reduce((a, b) => a + b, 0) / 10;
       expect(nodes[0]?.values.power_w?.[0]).toBeCloseTo(mean, 9);
       expect((await api('alice1', 'GET', '/bench/jobs/4242/series?columns=password')).status).toBe(422);
-      expect((await api('bobby1', 'GET', '/bench/jobs/4242')).status).toBe(404);
-      expect((await api('bobby1', 'GET', '/bench/jobs')).body.jobs).toEqual([]);
+      const bobs = (await api('bobby1', 'GET', '/bench/jobs')).body.jobs as { owner: string }[];
+      expect(bobs.map((j) => j.owner)).toEqual(['bobby1']);
       const mine = (await api('alice1', 'GET', '/bench/jobs')).body.jobs as { job_id: string }[];
       expect(mine.map((j) => j.job_id)).toContain('4242');
     });
@@ -234,10 +251,13 @@ describe.each(backends().flatMap((b) => adapters.map((a) => [b, a] as const)))(
     });
 
     it('deletes a job with its rows and view', async () => {
-      expect((await api('bobby1', 'DELETE', '/bench/jobs/4242')).status).toBe(404);
+      expect((await api('bobby1', 'DELETE', '/bench/jobs/4242')).status).toBe(204);
+      expect((await api('alice1', 'GET', '/bench/jobs/4242')).body.view).toBe('job_4242_profile');
       expect((await api('alice1', 'DELETE', '/bench/jobs/4242')).status).toBe(204);
       expect((await api('alice1', 'GET', '/bench/jobs/4242')).status).toBe(404);
-      const views = await server.core.db.query("SELECT 1 FROM pg_views WHERE viewname = 'job_4242_profile'");
+      const views = await server.core.db.query(
+        "SELECT 1 FROM pg_views WHERE viewname LIKE 'job_4242_profile%'",
+      );
       expect(views.rows).toEqual([]);
     });
   },

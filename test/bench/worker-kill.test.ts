@@ -65,7 +65,7 @@ describe.each(backends())('killing the worker mid-file on %s', (backend) => {
           (r) => r.ok,
           () => false,
         ),
-      30_000,
+      60_000,
       'child server',
     );
 
@@ -95,7 +95,7 @@ describe.each(backends())('killing the worker mid-file on %s', (backend) => {
           })
         : null;
     };
-    await waitFor(async () => (await status(base))?.status === 'processing', 30_000, 'processing to start');
+    await waitFor(async () => (await status(base))?.status === 'processing', 90_000, 'processing to start');
     child.kill('SIGKILL');
     await exited;
 
@@ -107,7 +107,7 @@ describe.each(backends())('killing the worker mid-file on %s', (backend) => {
         const s = await status(at);
         return s?.status === 'succeeded' ? s : undefined;
       },
-      60_000,
+      120_000,
       'the resumed job',
     );
     expect(done.samples).toBe(80_000);
@@ -117,5 +117,5 @@ describe.each(backends())('killing the worker mid-file on %s', (backend) => {
       'SELECT count(*)::int AS n, count(DISTINCT (node, idx))::int AS distinct FROM bench_samples',
     );
     expect(rows.rows[0]).toEqual({ n: 80_000, distinct: 80_000 });
-  }, 150_000);
+  }, 300_000);
 });

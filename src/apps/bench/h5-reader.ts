@@ -34,6 +34,7 @@ const KNOWN_FILTER_NAMES = new Map([
 const H5T_INTEGER = 0;
 const H5T_FLOAT = 1;
 const H5T_COMPOUND = 6;
+const HOST_LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /** Raised for a file that cannot be used; the message is shown to the user as the reason. */
 export class ProfileError extends Error {
@@ -266,6 +267,20 @@ function untouchedRows(bytes: Uint8Array, row: number, fill: number): number[] {
 function decode(view: DataView, rows: number, stride: number, offset: number, t: TypeMeta): Float64Array {
   const out = new Float64Array(rows);
   const le = t.littleEndian;
+  // fast path for aligned little-endian doubles (the usual profile column): typed-array reads
+  if (
+    t.type === H5T_FLOAT &&
+    t.size === 8 &&
+    le &&
+    HOST_LE &&
+    (view.byteOffset + offset) % 8 === 0 &&
+    stride % 8 === 0
+  ) {
+    const f64 = new Float64Array(view.buffer, view.byteOffset, Math.floor(view.byteLength / 8));
+    const step = stride / 8;
+    for (let i = 0, k = offset / 8; i < rows; i++, k += step) out[i] = f64[k] ?? NaN;
+    return out;
+  }
   let get: (at: number) => number;
   if (t.type === H5T_FLOAT)
     get = t.size === 8 ? (at) => view.getFloat64(at, le) : (at) => view.getFloat32(at, le);

@@ -389,11 +389,3 @@ export async function series(db: Queryable, id: number, columns: readonly string
   );
   return r.rows;
 }
-
-/** Sample rows of a profile (tests and checks). */
-export async function countSamples(db: Queryable, id: number): Promise<number> {
-  const r = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM bench_samples WHERE job_ref = $1', [
-    id,
-  ]);
-  return r.rows[0]?.n ?? 0;
-}

@@ -107,7 +107,8 @@ describe.each(backends().flatMap((b) => (['fs', 's3'] as const).map((a) => [b, a
       expect(hook.json()).toMatchObject({
         accepted: 1,
         objects: [{ bucket: server.core.objects.bucket, object: key }],
-        subscribers: { h5: 1 },
+        // the mounted apps subscribe too (bench takes .h5 files)
+        subscribers: expect.objectContaining({ h5: 1 }) as unknown,
       });
       await server.core.objectEvents.rescan();
       await server.core.objectEvents.rescan();
