@@ -319,7 +319,8 @@ export class GridService {
       venId,
       status: v.status,
       lastSeen: iso(v.last_seen),
-      reported: v.reported ?? {},
+      // Read from the newest rows rather than copied on every message (the hot path).
+      reported: await this.store.lastReported(venId),
       desired: v.desired ?? {},
     };
   }

@@ -18,7 +18,6 @@ export interface VenRow {
   shed_availability_kw: number | null;
   active_event_id: string | null;
   loads: LoadJson[] | null;
-  reported: Record<string, unknown> | null;
   desired: Record<string, unknown> | null;
 }
 
@@ -98,6 +97,16 @@ export class GridStore {
 
   async deleteVen(id: string): Promise<boolean> {
     return ((await this.db.query('DELETE FROM grid_vens WHERE id = $1', [id])).rowCount ?? 0) > 0;
+  }
+
+  /** The last reported state: the newest reading's and the newest status report's payloads. */
+  async lastReported(venId: string): Promise<{ metering: unknown; status: unknown }> {
+    const r = await this.db.query<{ metering: unknown; status: unknown }>(
+      `SELECT (SELECT raw FROM grid_readings WHERE ven_id = $1 ORDER BY ts DESC LIMIT 1) AS metering,
+              (SELECT raw FROM grid_status_reports WHERE ven_id = $1 ORDER BY ts DESC LIMIT 1) AS status`,
+      [venId],
+    );
+    return r.rows[0] ?? { metering: null, status: null };
   }
 
   async setDesired(venId: string, patch: Record<string, unknown>, q: Queryable = this.db): Promise<void> {

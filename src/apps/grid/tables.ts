@@ -23,7 +23,6 @@ export const VEN_UPSERT: TableSpec = {
     { name: 'shed_availability_kw', type: 'float8' },
     { name: 'active_event_id', type: 'text' },
     { name: 'loads', type: 'jsonb' },
-    { name: 'reported', type: 'jsonb' },
   ],
   // Unknown VENs register themselves; every message refreshes lastSeen and marks the VEN online;
   // the "latest" fields only move forward in time (messages may arrive out of order).
@@ -34,7 +33,6 @@ export const VEN_UPSERT: TableSpec = {
     ${latest('shed_availability_kw')},
     ${latest('active_event_id', false)},
     ${latest('loads')},
-    ${latest('reported')},
     latest_at = greatest(grid_vens.latest_at, excluded.latest_at)`,
   key: (row) => row[0] as string,
   merge: (a, b) => {
@@ -122,9 +120,8 @@ function venRow(
   shed: number | null,
   eventId: string | null,
   loads: string | null,
-  reported: string,
 ): unknown[] {
-  return [venId, venId, 'online', venId, iso(receivedAt), iso(at), power, shed, eventId, loads, reported];
+  return [venId, venId, 'online', venId, iso(receivedAt), iso(at), power, shed, eventId, loads];
 }
 
 function loadRows(venId: string, at: Date, loads: LoadReport[], source: string): unknown[][] {
@@ -144,19 +141,9 @@ function loadRows(venId: string, at: Date, loads: LoadReport[], source: string):
 }
 
 export function meteringUnit(m: Metering, receivedAt: Date): Unit {
-  const reported = JSON.stringify({ kind: 'metering', timestamp: iso(m.timestamp), ...m.raw });
   return {
     grid_vens: [
-      venRow(
-        m.venId,
-        m.timestamp,
-        receivedAt,
-        m.usedPowerKw,
-        m.shedPowerKw,
-        m.eventId,
-        loadsJson(m.loads),
-        reported,
-      ),
+      venRow(m.venId, m.timestamp, receivedAt, m.usedPowerKw, m.shedPowerKw, m.eventId, loadsJson(m.loads)),
     ],
     grid_readings: [
       [
@@ -175,19 +162,9 @@ export function meteringUnit(m: Metering, receivedAt: Date): Unit {
 }
 
 export function statusUnit(s: StatusReport, receivedAt: Date): Unit {
-  const reported = JSON.stringify({ kind: 'status', timestamp: iso(s.timestamp), ...s.raw });
   return {
     grid_vens: [
-      venRow(
-        s.venId,
-        s.timestamp,
-        receivedAt,
-        s.currentPowerKw,
-        s.shedAvailabilityKw,
-        s.activeEventId,
-        null,
-        reported,
-      ),
+      venRow(s.venId, s.timestamp, receivedAt, s.currentPowerKw, s.shedAvailabilityKw, s.activeEventId, null),
     ],
     grid_status_reports: [
       [

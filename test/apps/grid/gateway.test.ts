@@ -141,6 +141,9 @@ describe.each(cases)('grid gateway (%s, %s broker)', (backend, broker) => {
       `/api/vens/${fleet.vens[0]!.id}/shadow`,
     );
     expect(shadow.desired.activeEventId).toBeNull();
+    expect((shadow as unknown as { reported: { metering: { venId: string } } }).reported.metering.venId).toBe(
+      fleet.vens[0]!.id,
+    );
   });
 
   it('marks a silent VEN offline and brings it back with its next message', async () => {

@@ -24,7 +24,6 @@ export const init: Migration = {
       shed_availability_kw double precision,
       active_event_id text,
       loads jsonb,
-      reported jsonb,
       desired jsonb
     );
     CREATE INDEX grid_vens_status_seen_idx ON grid_vens (status, last_seen);
