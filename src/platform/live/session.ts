@@ -38,6 +38,11 @@ export class LiveSession {
   /** Live events that arrive while a replay is being read; sent after it, without duplicates. */
   private held: WireEvent[] | null = null;
   private heldBytes = 0;
+  /**
+   * The last replayed id per topic. A live event at or below it was in the replay: it reaches
+   * this instance late when it came from another instance's bus after its row was committed.
+   */
+  private readonly replayed = new Map<string, number>();
   private queue: Promise<void> = Promise.resolve();
   private closed = false;
 
@@ -78,9 +83,9 @@ export class LiveSession {
           this.transport.control({ type: 'error', detail: 'could not read missed events' });
         }
         if (this.closed) return;
-        const last = new Map<string, number>();
         for (const w of events) {
-          last.set(w.event.topic, w.event.id);
+          if (w.event.id > (this.replayed.get(w.event.topic) ?? -1))
+            this.replayed.set(w.event.topic, w.event.id);
           this.send(w);
         }
         replayed = events.length;
@@ -88,7 +93,7 @@ export class LiveSession {
         truncated = events.length >= this.opts.replayLimit;
         const held = this.held;
         this.held = null;
-        for (const w of held) if (w.event.id > (last.get(w.event.topic) ?? -1)) this.send(w);
+        for (const w of held) if (!this.wasReplayed(w)) this.send(w);
       } else {
         this.resubscribe();
       }
@@ -131,7 +136,13 @@ export class LiveSession {
       if (this.heldBytes > this.opts.maxBufferedBytes) this.cutOff();
       return;
     }
-    this.send(wire);
+    if (!this.wasReplayed(wire)) this.send(wire);
+  }
+
+  private wasReplayed(wire: WireEvent): boolean {
+    if (this.replayed.size === 0) return false;
+    const last = this.replayed.get(wire.event.topic);
+    return last !== undefined && wire.event.id <= last;
   }
 
   private send(wire: WireEvent) {

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PgNotifyBus } from '../../../src/platform/live/bus.ts';
 import { LiveHub } from '../../../src/platform/live/channel.ts';
 import type { LiveEvent } from '../../../src/platform/live/port.ts';
+import { LiveSession } from '../../../src/platform/live/session.ts';
 import { LiveStore, LIVE_MIGRATIONS } from '../../../src/platform/live/store.ts';
 import { runMigrations } from '../../../src/platform/db/migrate.ts';
 import { loadConfig } from '../../../src/config.ts';
@@ -176,6 +177,41 @@ describe.each(backends())('two live hubs on one %s database', (backend) => {
     await one.publish('hub.marker', null);
     await eventually(() => onTwo.length === sizes.length + 1, 'the marker');
     expect(onOne.length).toBe(sizes.length + 1);
+  });
+
+  it('does not send a client an event twice when its bus message arrives after the replay', async () => {
+    let deliver: (payload: string) => void = () => undefined;
+    const late = new LiveHub({
+      log: silentLog,
+      store: new LiveStore(fresh.db),
+      bus: {
+        kind: 'postgres',
+        maxPayload: 7900,
+        start: async (receive) => {
+          deliver = receive;
+        },
+        send: async () => undefined,
+        stop: async () => undefined,
+      },
+      pruneIntervalMs: 0,
+    });
+    await late.start();
+    const first = await one.publish('hub.keep.late', 'a', { local: true });
+    const sent: string[] = [];
+    const session = new LiveSession(
+      late,
+      { buffered: () => 0, write: (w) => sent.push(w.json), control: () => undefined, kill: () => undefined },
+      { maxBufferedBytes: 1 << 20 },
+    );
+    await session.subscribe(['hub.keep.late'], 0);
+    expect(sent).toHaveLength(1);
+    // The same event now comes from the other instance's bus, then a newer one.
+    deliver(`{"o":"other","e":[${sent[0]}]}`);
+    deliver(`{"o":"other","e":[${JSON.stringify({ ...first, id: first.id + 1, data: 'b' })}]}`);
+    await eventually(() => sent.length === 2, 'the newer event');
+    expect(sent.map((j) => (JSON.parse(j) as { data: string }).data)).toEqual(['a', 'b']);
+    session.close();
+    await late.stop();
   });
 
   it('keeps local events local', async () => {
