@@ -24,6 +24,7 @@ describe.each(backends())('archery live shots on %s', (backend) => {
               PORT: '0',
               DATA_DIR: writer.dataDir,
               LOG_LEVEL: 'silent',
+              MQTT_PORT: '0',
               DATABASE_URL: writer.databaseUrl ?? '',
             }),
             silentLog,

@@ -49,6 +49,7 @@ for (const [name, fanout] of fanouts)
         PORT: '0',
         DATA_DIR: dataDir,
         LOG_LEVEL: 'silent',
+        MQTT_PORT: '0',
         DATABASE_URL: a.databaseUrl ?? '',
         ...env,
       });
