@@ -49,6 +49,7 @@ export default async function startup(args: string[]) {
     PATH: process.env.PATH,
     HOME: process.env.HOME,
     PORT: '0',
+    MQTT_PORT: '0', // embedded broker on a free port: this machine may run a broker on 1883
     HOST: '127.0.0.1',
   };
   const ready = /ready at http/;

@@ -11,7 +11,9 @@
  * untouched: a row that differs between the two reads was never written by HDF5.
  */
 import { openSync, readSync, closeSync, fstatSync } from 'node:fs';
-import { Dataset as H5Dataset, File as H5File, Group as H5Group, ready as h5ready } from 'h5wasm/node';
+// h5wasm is loaded on first use: its 4 MB module costs start-up time and memory for every server.
+import type * as H5Lib from 'h5wasm/node';
+import type { Dataset as H5Dataset, File as H5File, Group as H5Group } from 'h5wasm/node';
 
 /** Filters compiled into h5wasm's HDF5: deflate, shuffle, fletcher32, nbit, scale-offset. */
 const DECODABLE_FILTERS = new Map([
@@ -88,8 +90,12 @@ interface H5Module {
   HEAPU8: Uint8Array;
 }
 
-let modulePromise: Promise<H5Module> | null = null;
-const h5module = () => (modulePromise ??= h5ready.then((m) => m as unknown as H5Module));
+let loaded: Promise<{ lib: typeof H5Lib; module: H5Module }> | null = null;
+const h5 = () =>
+  (loaded ??= import('h5wasm/node').then(async (lib) => ({
+    lib,
+    module: (await lib.ready) as unknown as H5Module,
+  })));
 
 const SIGNATURE = Buffer.from([0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a]);
 
@@ -127,40 +133,47 @@ export function checkContainer(file: string): void {
 /** Reads every node of the file. Throws {@link ProfileError} for files that cannot be used. */
 export async function readProfile(file: string): Promise<RawNode[]> {
   checkContainer(file);
-  const module = await h5module();
-  let h5: H5File;
+  const { lib, module } = await h5();
+  let h5file: H5File;
   try {
-    h5 = new H5File(file, 'r');
+    h5file = new lib.File(file, 'r');
   } catch {
     throw new ProfileError('the HDF5 library cannot open the file (damaged or unsupported)');
   }
   try {
     const nodes: RawNode[] = [];
-    for (const name of h5.keys()) {
-      const entity = h5.get(name);
-      if (!(entity instanceof H5Group)) continue;
+    for (const name of h5file.keys()) {
+      const entity = h5file.get(name);
+      if (!(entity instanceof lib.Group)) continue;
       const tables: RawTable[] = [];
-      collect(module, h5, entity, [], tables);
+      collect(lib, module, h5file, entity, [], tables);
       nodes.push({ name, tables });
     }
     // a file whose datasets sit at the top level is one unnamed node
     const top: RawTable[] = [];
-    for (const name of h5.keys()) {
-      const entity = h5.get(name);
-      if (entity instanceof H5Dataset) readDataset(module, h5, entity, [name], top);
+    for (const name of h5file.keys()) {
+      const entity = h5file.get(name);
+      if (entity instanceof lib.Dataset) readDataset(module, h5file, entity, [name], top);
     }
     if (top.length > 0) nodes.push({ name: 'node', tables: top });
     return nodes;
   } finally {
-    h5.close();
+    h5file.close();
   }
 }
 
-function collect(module: H5Module, file: H5File, group: H5Group, path: string[], out: RawTable[]) {
+function collect(
+  lib: typeof H5Lib,
+  module: H5Module,
+  file: H5File,
+  group: H5Group,
+  path: string[],
+  out: RawTable[],
+) {
   for (const key of group.keys()) {
     const entity = group.get(key);
-    if (entity instanceof H5Group) collect(module, file, entity, [...path, key], out);
-    else if (entity instanceof H5Dataset) readDataset(module, file, entity, [...path, key], out);
+    if (entity instanceof lib.Group) collect(lib, module, file, entity, [...path, key], out);
+    else if (entity instanceof lib.Dataset) readDataset(module, file, entity, [...path, key], out);
   }
 }
 

@@ -4,7 +4,7 @@
  * ElapsedTime clock. Used by `conflux simulate bench`, the tests and the benchmark.
  */
 import type { Command } from 'commander';
-import { File as H5File, ready as h5ready, type Group as H5Group } from 'h5wasm/node';
+import type { Group as H5Group } from 'h5wasm/node';
 
 /** One dataset to write: a compound table (several columns) or a plain array (`value`). */
 export interface TableSpec {
@@ -28,7 +28,9 @@ export interface WriteOptions {
 
 /** Writes `nodes` to a new HDF5 file at `file`. */
 export async function writeProfile(file: string, nodes: NodeSpec[], opts: WriteOptions = {}): Promise<void> {
-  await h5ready;
+  // Loaded on first use, like the reader: most processes never write a profile.
+  const { File: H5File, ready } = await import('h5wasm/node');
+  await ready;
   const h5 = new H5File(file, 'w');
   try {
     for (const node of nodes) {
