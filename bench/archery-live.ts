@@ -147,6 +147,7 @@ export default async function archeryLive(args: string[]): Promise<Record<string
       DATABASE_URL: url.toString(),
       HOST: '127.0.0.1',
       PORT: String(port),
+      MQTT_PORT: '0', // the embedded broker on a free port: this machine may run one on 1883
       LOG_LEVEL: 'warn',
     },
     stdio: ['ignore', 'ignore', 'inherit'],

@@ -57,6 +57,7 @@ async function platformTarget(dataDir: string): Promise<Target> {
     NODE_ENV: 'development',
     HOST: '127.0.0.1',
     PORT: '0',
+    MQTT_PORT: '0',
     DATA_DIR: dataDir,
     LOG_LEVEL: 'silent',
     AUTH_MODE: 'open',
