@@ -22,6 +22,7 @@ import type { LiveEvent } from '../src/platform/live/port.ts';
 import { startServer, type Server } from '../src/server.ts';
 import { measureInsertShapes } from './grid-ingest/insert-shapes.ts';
 import { percentile, table } from './util.ts';
+import type { PublishJob } from './grid-ingest/publisher.ts';
 
 const log = pino({ level: 'silent' });
 const now = () => performance.timeOrigin + performance.now();
@@ -32,18 +33,7 @@ interface PublishResult {
   elapsedMs: number;
 }
 
-function publish(job: {
-  url: string;
-  connections: number;
-  vens: number;
-  first: number;
-  count: number;
-  rate: number;
-  maxMs: number;
-  base: number;
-  window: number;
-  topic: string;
-}): Promise<PublishResult> {
+function publish(job: PublishJob): Promise<PublishResult> {
   return new Promise((resolve, reject) => {
     const w = new Worker(new URL('./grid-ingest/publisher.ts', import.meta.url), { workerData: job });
     const sent = new Map<number, number>();

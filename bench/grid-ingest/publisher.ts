@@ -6,7 +6,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import mqtt from 'mqtt';
 
-interface Job {
+export interface PublishJob {
   url: string;
   connections: number;
   vens: number;
@@ -24,7 +24,7 @@ interface Job {
   topic: string;
 }
 
-const job = workerData as Job;
+const job = workerData as PublishJob;
 const now = () => performance.timeOrigin + performance.now();
 
 function payload(seq: number): string {

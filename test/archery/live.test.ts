@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config.ts';
 import { startServer, type Server } from '../../src/server.ts';
 import { backends, silentLog } from '../helpers/db.ts';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { startTestServer, testConfig, type TestServer } from '../helpers/server.ts';
 import { call, eventually, setUpPractice, shotSocket } from './helpers.ts';
 
 /**
@@ -17,18 +16,7 @@ describe.each(backends())('archery live shots on %s', (backend) => {
     writer = await startTestServer(backend);
     reader =
       backend === 'postgres'
-        ? await startServer(
-            loadConfig({
-              NODE_ENV: 'test',
-              HOST: '127.0.0.1',
-              PORT: '0',
-              DATA_DIR: writer.dataDir,
-              LOG_LEVEL: 'silent',
-              MQTT_PORT: '0',
-              DATABASE_URL: writer.databaseUrl ?? '',
-            }),
-            silentLog,
-          )
+        ? await startServer(testConfig(writer.dataDir, writer.databaseUrl), silentLog)
         : writer;
   });
   afterAll(async () => {

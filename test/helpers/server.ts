@@ -16,6 +16,24 @@ export interface TestServer extends Server {
   databaseUrl: string | null;
 }
 
+/**
+ * The configuration of a test server: free HTTP and MQTT ports (this machine may run a broker on
+ * 1883), its own MQTT session, silent logs. Also for a second instance on the same database.
+ */
+export function testConfig(dataDir: string, databaseUrl: string | null, env: Record<string, string> = {}) {
+  return loadConfig({
+    NODE_ENV: 'test',
+    HOST: '127.0.0.1',
+    PORT: '0',
+    DATA_DIR: dataDir,
+    LOG_LEVEL: 'silent',
+    MQTT_PORT: '0',
+    MQTT_CLIENT_ID: `conflux-test-${randomBytes(4).toString('hex')}`,
+    ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
+    ...env,
+  });
+}
+
 export async function startTestServer(
   backend: Backend,
   env: Record<string, string> = {},
@@ -23,18 +41,7 @@ export async function startTestServer(
 ): Promise<TestServer> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'conflux-test-'));
   const fresh = await freshDatabase(backend);
-  const config = loadConfig({
-    NODE_ENV: 'test',
-    HOST: '127.0.0.1',
-    PORT: '0',
-    DATA_DIR: dataDir,
-    LOG_LEVEL: 'silent',
-    // The embedded broker on a free port, and a session of its own per test server.
-    MQTT_PORT: '0',
-    MQTT_CLIENT_ID: `conflux-test-${randomBytes(4).toString('hex')}`,
-    ...(fresh.url ? { DATABASE_URL: fresh.url } : {}),
-    ...env,
-  });
+  const config = testConfig(dataDir, fresh.url, env);
   const server = await startServer(config, log, { db: fresh.db });
   return {
     ...server,

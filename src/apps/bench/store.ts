@@ -141,6 +141,17 @@ function arrayHeader(buf: Buffer, elementOid: number, length: number, hasNull: b
   buf.writeInt32BE(1, 16); // lower bound
 }
 
+/** Writes one binary float8 field (length + value, or -1 for NULL when not finite); returns the next offset. */
+function writeFloat8(buf: Buffer, o: number, v: number): number {
+  if (!Number.isFinite(v)) {
+    buf.writeInt32BE(-1, o);
+    return o + 4;
+  }
+  buf.writeInt32BE(8, o);
+  buf.writeDoubleBE(v, o + 4);
+  return o + 12;
+}
+
 /** float8[] of `values[from..to)`; NaN becomes NULL. */
 export function binaryFloat8Array(values: Float64Array, from: number, to: number): Buffer {
   const buf = Buffer.allocUnsafe(20 + (to - from) * 12);
@@ -148,15 +159,8 @@ export function binaryFloat8Array(values: Float64Array, from: number, to: number
   let o = 20;
   for (let i = from; i < to; i++) {
     const v = values[i] ?? NaN;
-    if (Number.isFinite(v)) {
-      buf.writeInt32BE(8, o);
-      buf.writeDoubleBE(v, o + 4);
-      o += 12;
-    } else {
-      buf.writeInt32BE(-1, o);
-      o += 4;
-      hasNull = true;
-    }
+    if (!Number.isFinite(v)) hasNull = true;
+    o = writeFloat8(buf, o, v);
   }
   arrayHeader(buf, FLOAT8_OID, to - from, hasNull);
   return buf.subarray(0, o);
@@ -234,15 +238,7 @@ function* copyTuples(id: number, s: NodeSeries): Generator<Buffer> {
       buf.writeInt32BE(i, o + 4);
       o += 8;
       for (const col of floats) {
-        const v = col[i] ?? NaN;
-        if (Number.isFinite(v)) {
-          buf.writeInt32BE(8, o);
-          buf.writeDoubleBE(v, o + 4);
-          o += 12;
-        } else {
-          buf.writeInt32BE(-1, o);
-          o += 4;
-        }
+        o = writeFloat8(buf, o, col[i] ?? NaN);
       }
     }
     yield buf.subarray(0, o);

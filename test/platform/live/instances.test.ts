@@ -10,11 +10,10 @@ import type { LiveEvent } from '../../../src/platform/live/port.ts';
 import { LiveSession } from '../../../src/platform/live/session.ts';
 import { LiveStore, LIVE_MIGRATIONS } from '../../../src/platform/live/store.ts';
 import { runMigrations } from '../../../src/platform/db/migrate.ts';
-import { loadConfig } from '../../../src/config.ts';
 import { startServer, type Server } from '../../../src/server.ts';
 import { backends, freshDatabase, silentLog, type TestDatabase } from '../../helpers/db.ts';
 import { eventually, SseClient, WsClient } from '../../helpers/live.ts';
-import { startTestServer, type TestServer } from '../../helpers/server.ts';
+import { startTestServer, testConfig, type TestServer } from '../../helpers/server.ts';
 
 /**
  * Two instances on one PostgreSQL database: what is published on A reaches clients of B, once,
@@ -43,17 +42,7 @@ for (const [name, fanout] of fanouts)
       };
       a = await startTestServer('postgres', env);
       dataDir = mkdtempSync(path.join(os.tmpdir(), 'conflux-test-'));
-      const config = loadConfig({
-        NODE_ENV: 'test',
-        HOST: '127.0.0.1',
-        PORT: '0',
-        DATA_DIR: dataDir,
-        LOG_LEVEL: 'silent',
-        MQTT_PORT: '0',
-        DATABASE_URL: a.databaseUrl ?? '',
-        ...env,
-      });
-      b = await startServer(config, silentLog);
+      b = await startServer(testConfig(dataDir, a.databaseUrl, env), silentLog);
     });
     afterAll(async () => {
       for (const c of clients) c.close();
