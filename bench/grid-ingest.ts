@@ -210,11 +210,13 @@ function config(dir: string, env: Record<string, string>) {
 
 export default async function run(args: string[]) {
   const quick = args.includes('--quick');
+  // `--only=embedded` or `--only=postgres` runs one setup.
+  const only = args.find((a) => a.startsWith('--only='))?.slice('--only='.length);
   const dir = mkdtempSync(path.join(os.tmpdir(), 'conflux-bench-grid-'));
   const results: Record<string, string | number>[] = [];
   try {
     // (a) embedded broker + PGlite (in memory, as the embedded default but without disk noise).
-    {
+    if (only !== 'postgres') {
       const db = await openPglite({ dataDir: 'memory://', log });
       // One process: live fan-out stays in process (no NOTIFY round trips on the single connection).
       const server = await startServer(config(dir, { LIVE_FANOUT: 'none' }), log, { db });
@@ -226,7 +228,7 @@ export default async function run(args: string[]) {
     }
     // (b) Mosquitto + PostgreSQL, when a server is configured.
     const admin = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL;
-    if (admin) {
+    if (admin && only !== 'embedded') {
       const name = `conflux_bench_${Date.now()}`;
       const c = new pg.Client({ connectionString: admin });
       await c.connect();

@@ -7,6 +7,7 @@ import { BatchWriter } from '../../platform/ingest/batch-writer.ts';
 import { Dispatcher } from './dispatch.ts';
 import { GridIngest } from './ingest.ts';
 import { init } from './migrations/001-init.ts';
+import { leanTimeSeries } from './migrations/002-lean-time-series.ts';
 import { deadLetterRoutes } from './routes/dead-letters.ts';
 import { eventRoutes } from './routes/events.ts';
 import { statsRoutes } from './routes/stats.ts';
@@ -109,7 +110,7 @@ async function start(platform: Platform): Promise<Stoppable | undefined> {
 export const grid: AppManifest = {
   name: 'grid',
   prefix: '/api',
-  migrations: [init],
+  migrations: [init, leanTimeSeries],
   routes(http, platform) {
     const { service } = partsOf(platform);
     statsRoutes(http, service);

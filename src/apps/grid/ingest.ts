@@ -59,6 +59,7 @@ export class GridIngest {
   /** This instance's idea of each VEN's status, to announce offline → online once. */
   readonly statuses = new Map<string, string>();
   private readonly knownEvents = new Set<string>();
+  private readonly kinds = new Map<string, Kind>();
 
   constructor(deps: {
     config: GridConfig;
@@ -79,7 +80,7 @@ export class GridIngest {
   }
 
   handle = async (msg: MqttMessage): Promise<void> => {
-    const kind = this.topics.find((t) => topicMatches(t.filter, msg.topic))?.kind;
+    const kind = this.kindOf(msg.topic);
     if (kind === undefined) throw new DeadLetter('no handler for this topic');
     const parts = msg.topic.split('/');
     const venFromTopic = parts[0] === 'ven' && parts.length === 3 ? (parts[2] ?? null) : null;
@@ -89,7 +90,7 @@ export class GridIngest {
       case 'metering': {
         const m = decodeMetering(msg.payload, venFromTopic);
         if (m.eventId !== null) await this.requireEvent(m.eventId);
-        await this.writer.write(meteringUnit(m, receivedAt));
+        await this.writer.write(meteringUnit(m, receivedAt, msg.payload.toString('utf8')));
         this.afterCommit(m.venId, m);
         return;
       }
@@ -124,6 +125,18 @@ export class GridIngest {
       }
     }
   };
+
+  /** Which filter a topic falls under, remembered per topic (one per VEN and kind). */
+  private kindOf(topic: string): Kind | undefined {
+    let kind = this.kinds.get(topic);
+    if (kind === undefined) {
+      kind = this.topics.find((t) => topicMatches(t.filter, topic))?.kind;
+      if (kind === undefined) return undefined;
+      if (this.kinds.size >= 100_000) this.kinds.clear();
+      this.kinds.set(topic, kind);
+    }
+    return kind;
+  }
 
   /** An unknown eventId is a bad payload (the seed failed on a foreign key instead). */
   private async requireEvent(id: string) {

@@ -59,11 +59,11 @@ export class GridStore {
 
   // ---- VENs ----
   async listVens(): Promise<VenRow[]> {
-    return (await this.db.query<VenRow>('SELECT * FROM grid_vens ORDER BY created_at, id')).rows;
+    return (await this.db.query<VenRow>('SELECT * FROM grid_vens_current ORDER BY created_at, id')).rows;
   }
 
   async getVen(id: string, q: Queryable = this.db): Promise<VenRow | null> {
-    return (await q.query<VenRow>('SELECT * FROM grid_vens WHERE id = $1', [id])).rows[0] ?? null;
+    return (await q.query<VenRow>('SELECT * FROM grid_vens_current WHERE id = $1', [id])).rows[0] ?? null;
   }
 
   async insertVen(v: {
@@ -96,7 +96,13 @@ export class GridStore {
   }
 
   async deleteVen(id: string): Promise<boolean> {
-    return ((await this.db.query('DELETE FROM grid_vens WHERE id = $1', [id])).rowCount ?? 0) > 0;
+    return this.db.transaction(async (tx) => {
+      // The time series have no foreign key (see migration 002): their rows go explicitly.
+      await tx.query('DELETE FROM grid_readings WHERE ven_id = $1', [id]);
+      await tx.query('DELETE FROM grid_load_readings WHERE ven_id = $1', [id]);
+      await tx.query('DELETE FROM grid_status_reports WHERE ven_id = $1', [id]);
+      return ((await tx.query('DELETE FROM grid_vens WHERE id = $1', [id])).rowCount ?? 0) > 0;
+    });
   }
 
   /** The last reported state: the newest reading's and the newest status report's payloads. */
@@ -182,7 +188,7 @@ export class GridStore {
               coalesce(sum((l->>'capacityKw')::float8), 0) AS capacity,
               coalesce(sum((l->>'shedCapabilityKw')::float8), 0) AS shed,
               coalesce(sum((l->>'currentPowerKw')::float8), 0) AS usage
-         FROM grid_vens v, jsonb_array_elements(coalesce(v.loads, '[]'::jsonb)) l
+         FROM grid_vens_current v, jsonb_array_elements(coalesce(v.loads, '[]'::jsonb)) l
         GROUP BY 1 ORDER BY 1`,
     );
     return r.rows;

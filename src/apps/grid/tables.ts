@@ -10,6 +10,12 @@ const latest = (col: string, keep = true) =>
   `${col} = CASE WHEN grid_vens.latest_at IS NULL OR excluded.latest_at >= grid_vens.latest_at
      THEN ${keep ? `coalesce(excluded.${col}, grid_vens.${col})` : `excluded.${col}`} ELSE grid_vens.${col} END`;
 
+/**
+ * The VENs' latest state (their loads are the newest load readings, see `grid_vens_current`).
+ * Written last in each batch, so that the row locks it takes are held only for the statement and
+ * the COMMIT: concurrent batches carrying the same VENs used to queue behind each other's whole
+ * transaction.
+ */
 export const VEN_UPSERT: TableSpec = {
   table: 'grid_vens',
   columns: [
@@ -22,7 +28,6 @@ export const VEN_UPSERT: TableSpec = {
     { name: 'current_power_kw', type: 'float8' },
     { name: 'shed_availability_kw', type: 'float8' },
     { name: 'active_event_id', type: 'text' },
-    { name: 'loads', type: 'jsonb' },
   ],
   // Unknown VENs register themselves; every message refreshes lastSeen and marks the VEN online;
   // the "latest" fields only move forward in time (messages may arrive out of order).
@@ -32,16 +37,12 @@ export const VEN_UPSERT: TableSpec = {
     ${latest('current_power_kw')},
     ${latest('shed_availability_kw')},
     ${latest('active_event_id', false)},
-    ${latest('loads')},
     latest_at = greatest(grid_vens.latest_at, excluded.latest_at)`,
   key: (row) => row[0] as string,
   merge: (a, b) => {
-    const newer = (b[5] as string) >= (a[5] as string) ? b : a;
-    const older = newer === b ? a : b;
+    const newer = time(b[5]) >= time(a[5]) ? b : a;
     const out = [...newer];
-    out[4] = (a[4] as string) > (b[4] as string) ? a[4] : b[4];
-    // A status report carries no loads: keep the other message's.
-    if (out[9] === null) out[9] = older[9];
+    out[4] = time(a[4]) > time(b[4]) ? a[4] : b[4];
     return out;
   },
 };
@@ -56,9 +57,10 @@ export const READINGS: TableSpec = {
     { name: 'requested_reduction_kw', type: 'float8' },
     { name: 'event_id', type: 'text' },
     { name: 'battery_soc', type: 'float8' },
-    { name: 'raw', type: 'jsonb' },
+    { name: 'raw', type: 'json' },
   ],
   onConflict: 'ON CONFLICT (ven_id, ts) DO NOTHING',
+  copy: true,
 };
 
 export const LOAD_READINGS: TableSpec = {
@@ -76,7 +78,8 @@ export const LOAD_READINGS: TableSpec = {
     { name: 'priority', type: 'int4' },
     { name: 'source', type: 'text' },
   ],
-  onConflict: 'ON CONFLICT (ven_id, load_id, ts) DO NOTHING',
+  onConflict: 'ON CONFLICT (ven_id, ts, load_id) DO NOTHING',
+  copy: true,
 };
 
 export const STATUS_REPORTS: TableSpec = {
@@ -93,42 +96,31 @@ export const STATUS_REPORTS: TableSpec = {
   onConflict: 'ON CONFLICT (ven_id, ts) DO NOTHING',
 };
 
-/** Parents first: the VEN row must exist before its readings reference it. */
-export const GRID_TABLES: readonly TableSpec[] = [VEN_UPSERT, READINGS, LOAD_READINGS, STATUS_REPORTS];
+/**
+ * What the ingest batch writer fills, in this order: the time series (no foreign keys, see
+ * migration 002), then the VENs' state, which also registers unknown VENs in the same transaction.
+ */
+export const GRID_TABLES: readonly TableSpec[] = [READINGS, LOAD_READINGS, STATUS_REPORTS, VEN_UPSERT];
 
-const iso = (d: Date) => d.toISOString();
-
-function loadsJson(loads: LoadReport[]): string {
-  return JSON.stringify(
-    loads.map((l) => ({
-      id: l.id,
-      name: l.name ?? l.id,
-      type: l.type ?? 'other',
-      capacityKw: l.capacityKw ?? 0,
-      shedCapabilityKw: l.shedCapabilityKw ?? 0,
-      currentPowerKw: l.currentPowerKw ?? 0,
-      enabled: l.enabled ?? true,
-    })),
-  );
-}
+/** Milliseconds of a timestamp cell (a Date, or null: before everything). */
+const time = (v: unknown) => (v instanceof Date ? v.getTime() : -Infinity);
 
 function venRow(
   venId: string,
-  at: Date,
+  at: Date | null,
   receivedAt: Date,
   power: number | null,
   shed: number | null,
   eventId: string | null,
-  loads: string | null,
 ): unknown[] {
-  return [venId, venId, 'online', venId, iso(receivedAt), iso(at), power, shed, eventId, loads];
+  return [venId, venId, 'online', venId, receivedAt, at, power, shed, eventId];
 }
 
 function loadRows(venId: string, at: Date, loads: LoadReport[], source: string): unknown[][] {
   return loads.map((l) => [
     venId,
     l.id,
-    iso(at),
+    at,
     l.name,
     l.type,
     l.capacityKw,
@@ -140,36 +132,31 @@ function loadRows(venId: string, at: Date, loads: LoadReport[], source: string):
   ]);
 }
 
-export function meteringUnit(m: Metering, receivedAt: Date): Unit {
+export function meteringUnit(m: Metering, receivedAt: Date, raw: string): Unit {
   return {
-    grid_vens: [
-      venRow(m.venId, m.timestamp, receivedAt, m.usedPowerKw, m.shedPowerKw, m.eventId, loadsJson(m.loads)),
-    ],
     grid_readings: [
       [
         m.venId,
-        iso(m.timestamp),
+        m.timestamp,
         m.usedPowerKw,
         m.shedPowerKw,
         m.requestedReductionKw,
         m.eventId,
         m.batterySoc,
-        JSON.stringify(m.raw),
+        raw,
       ],
     ],
     grid_load_readings: loadRows(m.venId, m.timestamp, m.loads, 'metering'),
+    grid_vens: [venRow(m.venId, m.timestamp, receivedAt, m.usedPowerKw, m.shedPowerKw, m.eventId)],
   };
 }
 
 export function statusUnit(s: StatusReport, receivedAt: Date): Unit {
   return {
-    grid_vens: [
-      venRow(s.venId, s.timestamp, receivedAt, s.currentPowerKw, s.shedAvailabilityKw, s.activeEventId, null),
-    ],
     grid_status_reports: [
       [
         s.venId,
-        iso(s.timestamp),
+        s.timestamp,
         s.status,
         s.currentPowerKw,
         s.shedAvailabilityKw,
@@ -177,27 +164,16 @@ export function statusUnit(s: StatusReport, receivedAt: Date): Unit {
         JSON.stringify(s.raw),
       ],
     ],
+    grid_vens: [
+      venRow(s.venId, s.timestamp, receivedAt, s.currentPowerKw, s.shedAvailabilityKw, s.activeEventId),
+    ],
   };
 }
 
 export function snapshotUnit(s: LoadSnapshot, receivedAt: Date): Unit {
   // A snapshot refreshes lastSeen and the loads, not the VEN's power figures.
   return {
-    grid_vens: [
-      [
-        s.venId,
-        s.venId,
-        'online',
-        s.venId,
-        iso(receivedAt),
-        null,
-        null,
-        null,
-        null,
-        loadsJson(s.loads),
-        null,
-      ],
-    ],
     grid_load_readings: loadRows(s.venId, s.timestamp, s.loads, 'snapshot'),
+    grid_vens: [venRow(s.venId, null, receivedAt, null, null, null)],
   };
 }

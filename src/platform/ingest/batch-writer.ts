@@ -1,4 +1,6 @@
+import type pg from 'pg';
 import type { Logger } from 'pino';
+import { copyRows, isCopyType, type CopyType } from '../db/copy.ts';
 import type { Database, Queryable } from '../db/port.ts';
 import { Counter, Gauge, Histogram, type Metrics } from '../metrics.ts';
 
@@ -11,7 +13,8 @@ export interface ColumnSpec {
 /**
  * A table the writer fills. Rows of one batch go in one `INSERT ... SELECT FROM unnest(...)`:
  * one statement and one round trip per table, whatever the number of rows, and the same SQL on
- * PostgreSQL and PGlite (COPY is not available through PGlite's driver).
+ * PostgreSQL and PGlite. Tables marked `copy` are written with binary COPY on PostgreSQL (COPY is
+ * not available through PGlite's driver).
  */
 export interface TableSpec {
   table: string;
@@ -24,6 +27,13 @@ export interface TableSpec {
    */
   key?: (row: readonly unknown[]) => string;
   merge?: (a: readonly unknown[], b: readonly unknown[]) => readonly unknown[];
+  /**
+   * On PostgreSQL, write with binary COPY, several times cheaper than the insert for both sides.
+   * COPY has no ON CONFLICT: when it hits a unique violation (a redelivered message), the whole
+   * batch is written again with the INSERT and its `onConflict`. Column types must be ones
+   * `copy.ts` encodes.
+   */
+  copy?: boolean;
 }
 
 /** What one message writes: rows per table name, in column order. */
@@ -31,7 +41,8 @@ export type Unit = Record<string, readonly (readonly unknown[])[]>;
 
 export interface BatchWriterOptions {
   name: string;
-  /** Tables in the order they are written inside a batch (parents before children). */
+  /** Tables in the order they are written inside a batch (parents before children, rows that
+   * other batches also lock last). */
   tables: readonly TableSpec[];
   maxBatch?: number;
   /** How long the first unit of a batch may wait for company. */
@@ -88,6 +99,9 @@ export class BatchWriter {
       ...opts,
     };
     this.specs = new Map(opts.tables.map((t) => [t.table, t]));
+    for (const t of opts.tables)
+      for (const c of t.copy ? t.columns : [])
+        if (!isCopyType(c.type)) throw new Error(`${t.table}.${c.name}: COPY cannot encode type ${c.type}`);
     this.sql = new Map(opts.tables.map((t) => [t.table, insertSql(t)]));
     this.m = opts.metrics ? writerMetrics(opts.metrics, this) : null;
   }
@@ -169,7 +183,15 @@ export class BatchWriter {
   private async flush(batch: Pending[]) {
     const t0 = performance.now();
     try {
-      await this.withTransientRetry(() => this.db.transaction((tx) => this.writeUnits(tx, batch)));
+      const copy = this.db.kind === 'postgres' && this.opts.tables.some((t) => t.copy);
+      try {
+        await this.withTransientRetry(() => this.db.transaction((tx) => this.writeUnits(tx, batch, copy)));
+      } catch (e) {
+        // COPY failed on the data: typically a unique violation, rows already stored by a
+        // redelivered message. The INSERT skips those, and isolates any really bad row.
+        if (!copy || !isDataError(e)) throw e;
+        await this.withTransientRetry(() => this.db.transaction((tx) => this.writeUnits(tx, batch, false)));
+      }
       for (const p of batch) p.resolve();
       this.m?.batches.inc({ writer: this.opts.name, outcome: 'ok' });
     } catch (e) {
@@ -186,7 +208,7 @@ export class BatchWriter {
       );
       for (const p of batch) {
         try {
-          await this.withTransientRetry(() => this.db.transaction((tx) => this.writeUnits(tx, [p])));
+          await this.withTransientRetry(() => this.db.transaction((tx) => this.writeUnits(tx, [p], false)));
           p.resolve();
         } catch (err) {
           p.reject(err);
@@ -197,7 +219,7 @@ export class BatchWriter {
     }
   }
 
-  private async writeUnits(tx: Queryable, batch: readonly Pending[]) {
+  private async writeUnits(tx: Queryable, batch: readonly Pending[], copy: boolean) {
     for (const spec of this.opts.tables) {
       let rows: (readonly unknown[])[] = [];
       for (const p of batch) {
@@ -206,8 +228,17 @@ export class BatchWriter {
       }
       if (rows.length === 0) continue;
       if (spec.key) rows = dedupe(rows, spec.key, spec.merge ?? ((_a, b) => b));
-      const columns = spec.columns.map((_, i) => rows.map((row) => row[i] ?? null));
-      await tx.query(this.sql.get(spec.table)!, columns);
+      if (copy && spec.copy) {
+        // On PostgreSQL the transaction's Queryable is its pg client.
+        await copyRows(
+          tx as pg.ClientBase,
+          spec.table,
+          spec.columns as { name: string; type: CopyType }[],
+          rows,
+        );
+      } else {
+        await tx.query(this.sql.get(spec.table)!, unnestParams(spec, rows));
+      }
       this.m?.rows.inc({ table: spec.table }, rows.length);
     }
   }
@@ -228,6 +259,19 @@ export class BatchWriter {
       }
     }
   }
+}
+
+/** The parameters of `insertSql(spec)`: one array per column; Dates as ISO text. */
+function unnestParams(spec: TableSpec, rows: readonly (readonly unknown[])[]): unknown[][] {
+  return spec.columns.map((c, i) =>
+    c.type === 'timestamptz'
+      ? rows.map((row) => {
+          const v = row[i];
+          // The driver would format a Date in local time, slowly; ISO text is exact and cheap.
+          return v instanceof Date ? v.toISOString() : (v ?? null);
+        })
+      : rows.map((row) => row[i] ?? null),
+  );
 }
 
 function isDataError(e: unknown): boolean {

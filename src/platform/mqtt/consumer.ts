@@ -42,6 +42,8 @@ export async function startConsumer(deps: ConsumerDeps, opts: ConsumeOptions): P
     clientId: deps.clientId,
     clean: false,
     manualConnect: true,
+    // MQTT.js traces every packet through `debug`; even disabled, that costs per message.
+    log: () => undefined,
   });
   // Arrival order; `head` advances instead of shift() so that releasing N acks stays O(N).
   let fifo: InFlight[] = [];
