@@ -8,6 +8,7 @@ import { ConfigError, describeConfig, environmentWithDotenv, loadConfig, type Co
 import { ALL_APPS } from './apps/index.ts';
 import { AppError } from './platform/errors.ts';
 import { registerUserCommands } from './platform/auth/cli.ts';
+import { wholeNumber } from './platform/cli-options.ts';
 import { createLogger } from './platform/log.ts';
 import { StartupError, VERSION, openCore, startServer, startWorker } from './server.ts';
 
@@ -33,6 +34,18 @@ function fail(e: unknown): never {
   }
   process.stderr.write(`conflux: ${(e as Error)?.stack ?? String(e)}\n`);
   process.exit(1);
+}
+
+/** Where the database and the objects are, for the start-up lines of `serve` and `worker`. */
+function whereDataLives(config: Config): { database: string; objects: string } {
+  return {
+    database:
+      config.database.url === null ? `embedded PGlite in ${config.dataDir}/pg` : 'PostgreSQL (DATABASE_URL)',
+    objects:
+      config.objects.kind === 's3'
+        ? `S3 bucket ${config.objects.bucket} at ${config.objects.s3.endpoint ?? 'AWS'}`
+        : `files in ${config.dataDir}/objects`,
+  };
 }
 
 /** SIGTERM/SIGINT stop gracefully (bounded by SHUTDOWN_TIMEOUT_MS); a second signal exits at once. */
@@ -75,21 +88,17 @@ program
       const { config, log } = configOrExit();
       const server = await startServer(config, log);
       onSignals(server.stop, config.shutdownTimeoutMs, log);
-      const db =
-        config.database.url === null
-          ? `embedded PGlite in ${config.dataDir}/pg`
-          : 'PostgreSQL (DATABASE_URL)';
       const apps = server.core.apps.map((a) => `${a.name} at ${a.prefix}`).join(', ') || 'none';
-      const objects =
-        config.objects.kind === 's3'
-          ? `S3 bucket ${config.objects.bucket} at ${config.objects.s3.endpoint ?? 'AWS'}`
-          : `files in ${config.dataDir}/objects`;
+      if (config.jobs.workers === 0 && config.database.url === null)
+        log.warn(
+          'WORKERS=0 on the embedded database: no process runs background jobs ' +
+            '(`conflux worker` needs PostgreSQL, DATABASE_URL)',
+        );
       log.info(
         {
           url: server.url,
           docs: `${server.url}/docs`,
-          database: db,
-          objects,
+          ...whereDataLives(config),
           mqtt: server.core.mqtt
             ? `${server.core.mqtt.embedded ? 'embedded broker at ' : 'external broker '}${server.core.mqtt.url}`
             : 'off',
@@ -105,16 +114,26 @@ program
 
 program
   .command('worker')
-  .description('run background jobs only (no HTTP API); any number of these may run')
-  .option('-c, --concurrency <n>', 'jobs at once (default WORKERS, at least 1)')
-  .action(async (opts: { concurrency?: string }) => {
+  .description(
+    'run background jobs only (no HTTP API); any number of these may run beside `conflux serve`, ' +
+      'on the same PostgreSQL (DATABASE_URL) and object store',
+  )
+  .option('-c, --concurrency <n>', 'jobs at once (default WORKERS, at least 1)', wholeNumber(1, 1000))
+  .action(async (opts: { concurrency?: number }) => {
     try {
       const { config, log } = configOrExit();
-      const concurrency = Number(opts.concurrency ?? Math.max(1, config.jobs.workers));
-      if (!Number.isInteger(concurrency) || concurrency < 1) {
-        throw new StartupError('--concurrency must be a whole number of at least 1');
+      if (config.database.url === null) {
+        throw new StartupError(
+          '`conflux worker` needs a PostgreSQL database shared with the server: the embedded ' +
+            `database in ${config.dataDir}/pg opens in one process only, and there \`conflux serve\` ` +
+            'runs the jobs itself (WORKERS)',
+          'DATABASE_URL',
+        );
       }
+      const concurrency = opts.concurrency ?? Math.max(1, config.jobs.workers);
       const core = await openCore(config, log);
+      if (!core.apps.some((a) => a.jobs !== undefined))
+        log.warn({ apps: core.apps.map((a) => a.name) }, 'none of the mounted apps has jobs (APPS)');
       const worker = await startWorker(core, concurrency);
       onSignals(
         async () => {
@@ -124,7 +143,10 @@ program
         config.shutdownTimeoutMs,
         log,
       );
-      log.info({ worker: worker.workerId, concurrency }, 'job worker running');
+      log.info(
+        { worker: worker.workerId, concurrency, ...whereDataLives(config) },
+        `job worker ${worker.workerId} running`,
+      );
     } catch (e) {
       fail(e);
     }

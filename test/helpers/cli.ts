@@ -24,7 +24,13 @@ export function childEnv(env: Record<string, string>): NodeJS.ProcessEnv {
   };
 }
 
-export function runCli(args: string[], env: Record<string, string>, timeoutMs = 60_000): Promise<Finished> {
+/** Runs a command to its end; `input` is written to its stdin (closed either way). */
+export function runCli(
+  args: string[],
+  env: Record<string, string>,
+  opts: { timeoutMs?: number; input?: string } = {},
+): Promise<Finished> {
+  const timeoutMs = opts.timeoutMs ?? 60_000;
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [MAIN, ...args], {
       env: childEnv(env),
@@ -34,55 +40,95 @@ export function runCli(args: string[], env: Record<string, string>, timeoutMs = 
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stdin.end(opts.input ?? '');
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
       reject(new Error(`conflux ${args.join(' ')} did not finish in ${timeoutMs} ms\n${stdout}\n${stderr}`));
     }, timeoutMs);
-    child.on('exit', (code, signal) => {
+    child.on('close', (code, signal) => {
       clearTimeout(timer);
       resolve({ code, signal, stdout, stderr });
     });
   });
 }
 
-export interface RunningServer {
+export interface RunningCli {
   child: ChildProcess;
-  url: string;
+  /** What the `ready` pattern matched in the output. */
+  ready: RegExpExecArray;
+  /** stdout and stderr so far. */
   output: () => string;
   exited: Promise<Finished>;
+  /** Sends SIGTERM and resolves with how the process ended. */
+  stop: () => Promise<Finished>;
 }
 
-/** Starts `conflux serve` and resolves once it logs that it is ready (with its URL). */
-export function startCliServer(env: Record<string, string>, timeoutMs = 60_000): Promise<RunningServer> {
+/**
+ * Starts a long-running command (`serve`, `worker`, `simulate ...`) and resolves once its
+ * stdout matches `ready`; rejects with its output if it exits or takes longer than `timeoutMs`.
+ */
+export function startCli(
+  args: string[],
+  env: Record<string, string>,
+  ready: RegExp,
+  timeoutMs = 60_000,
+): Promise<RunningCli> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [MAIN, 'serve'], {
-      env: childEnv({ PORT: '0', HOST: '127.0.0.1', ...env }),
-    });
+    const child = spawn(process.execPath, [MAIN, ...args], { env: childEnv(env) });
     let stdout = '';
     let stderr = '';
-    let ready = false;
+    let started = false;
     const exited = new Promise<Finished>((res) =>
-      child.on('exit', (code, signal) => res({ code, signal, stdout, stderr })),
+      child.on('close', (code, signal) => res({ code, signal, stdout, stderr })),
     );
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`server not ready in ${timeoutMs} ms\n${stdout}\n${stderr}`));
+      reject(new Error(`conflux ${args.join(' ')} not ready in ${timeoutMs} ms\n${stdout}\n${stderr}`));
     }, timeoutMs);
     child.stdout.on('data', (d: Buffer) => {
       stdout += d.toString();
-      const m = /ready at (http:\/\/[^\s)]+)/.exec(stdout);
-      if (m && !ready) {
-        ready = true;
+      const m = ready.exec(stdout);
+      if (m && !started) {
+        started = true;
         clearTimeout(timer);
-        resolve({ child, url: m[1]!, output: () => stdout + stderr, exited });
+        resolve({
+          child,
+          ready: m,
+          output: () => stdout + stderr,
+          exited,
+          stop: () => {
+            child.kill('SIGTERM');
+            return exited;
+          },
+        });
       }
     });
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     void exited.then((f) => {
-      if (!ready) {
+      if (!started) {
         clearTimeout(timer);
-        reject(new Error(`server exited (${f.code}) before ready\n${f.stdout}\n${f.stderr}`));
+        reject(
+          new Error(`conflux ${args.join(' ')} exited (${f.code}) before ready\n${f.stdout}\n${f.stderr}`),
+        );
       }
     });
   });
+}
+
+export interface RunningServer extends RunningCli {
+  url: string;
+}
+
+/** Starts `conflux serve` and resolves once it logs that it is ready (with its URL). */
+export async function startCliServer(
+  env: Record<string, string>,
+  timeoutMs = 60_000,
+): Promise<RunningServer> {
+  const cli = await startCli(
+    ['serve'],
+    { PORT: '0', HOST: '127.0.0.1', ...env },
+    /ready at (http:\/\/[^\s)]+)/,
+    timeoutMs,
+  );
+  return { ...cli, url: cli.ready[1]! };
 }

@@ -7,6 +7,8 @@
 import { randomBytes } from 'node:crypto';
 import type { Command } from 'commander';
 import mqtt, { type MqttClient } from 'mqtt';
+import { apiKey, wholeNumber } from '../../platform/cli-options.ts';
+import { AppError } from '../../platform/errors.ts';
 
 const TYPES = [
   'hvac',
@@ -157,6 +159,29 @@ export class SimulatedVen {
   }
 }
 
+/** CONNACK codes of a refused login: MQTT 3.1.1 (4, 5) and MQTT 5 (134, 135). */
+const REFUSED_LOGIN = new Set([4, 5, 134, 135]);
+
+/** Why the VENs could not connect, in one line that says what to do about it. */
+function connectError(url: string, e: unknown, withCredentials: boolean): AppError {
+  const reason = e instanceof Error ? e.message : String(e);
+  const code = (e as { code?: unknown }).code;
+  const hint =
+    typeof code === 'number' && REFUSED_LOGIN.has(code)
+      ? withCredentials
+        ? 'the broker does not accept this API key (revoked, or not a device or admin account?)'
+        : 'the broker wants a device API key: --api-key ck_<id>_<secret> (POST /auth/api-keys)'
+      : 'is the broker running? `conflux serve` logs the address of its embedded broker (MQTT_PORT)';
+  return new AppError(
+    'mqtt_connect_failed',
+    502,
+    `cannot connect to the MQTT broker at ${url}: ${reason}; ${hint}`,
+    {
+      cause: e,
+    },
+  );
+}
+
 export interface Fleet {
   vens: SimulatedVen[];
   /** Publishes one metering message per (non-silent) VEN now. */
@@ -179,13 +204,18 @@ export async function startFleet(opts: {
   const clients: MqttClient[] = [];
   for (let i = 0; i < opts.count; i++) {
     const ven = new SimulatedVen(`${prefix}-${String(i + 1).padStart(3, '0')}`);
-    const client = await mqtt.connectAsync(opts.url, {
-      clientId: ven.id,
-      clean: true,
-      username: opts.username,
-      password: opts.password,
-      reconnectPeriod: 1000,
-    });
+    const client = await mqtt
+      .connectAsync(opts.url, {
+        clientId: ven.id,
+        clean: true,
+        username: opts.username,
+        password: opts.password,
+        reconnectPeriod: 1000,
+      })
+      .catch(async (e: unknown) => {
+        await Promise.all(clients.map((c) => c.endAsync(true)));
+        throw connectError(opts.url, e, opts.username !== undefined);
+      });
     client.on('message', (_topic, payload) => {
       let cmd: unknown;
       try {
@@ -228,38 +258,40 @@ export async function startFleet(opts: {
 export function registerSimulator(command: Command): void {
   command
     .description('simulated VENs speaking MQTT: metering, acks, curtailment, silence on request')
-    .option('--vens <n>', 'number of VENs', '5')
-    .option('--broker <url>', 'MQTT broker URL', 'mqtt://127.0.0.1:1883')
-    .option('--interval <ms>', 'metering period in ms', '5000')
+    .option('--vens <n>', 'number of VENs', wholeNumber(1, 10_000), 5)
+    .option(
+      '--broker <url>',
+      'MQTT broker URL (conflux serve logs its embedded broker’s)',
+      'mqtt://127.0.0.1:1883',
+    )
+    .option('--interval <ms>', 'metering period in ms', wholeNumber(10), 5000)
     .option('--prefix <id>', 'VEN id prefix (ids are <prefix>-001 ...)')
-    .option('--username <name>', 'MQTT username (API key id)')
-    .option('--password <secret>', 'MQTT password (API key secret)')
+    .option('--api-key <key>', 'device API key ck_<id>_<secret> from POST /auth/api-keys', apiKey)
+    .option('--username <name>', 'MQTT username (for an API key: its id)')
+    .option('--password <secret>', 'MQTT password (for an API key: its secret)')
     .action(
       async (o: {
-        vens: string;
+        vens: number;
         broker: string;
-        interval: string;
+        interval: number;
         prefix?: string;
+        apiKey?: { id: string; secret: string };
         username?: string;
         password?: string;
       }) => {
-        const count = Number(o.vens);
-        const intervalMs = Number(o.interval);
-        if (!Number.isInteger(count) || count < 1 || count > 10_000)
-          throw new Error('--vens must be 1..10000');
-        if (!Number.isFinite(intervalMs) || intervalMs < 10)
-          throw new Error('--interval must be at least 10 ms');
+        if (o.apiKey && (o.username !== undefined || o.password !== undefined))
+          command.error('error: give either --api-key or --username/--password, not both');
         const fleet = await startFleet({
           url: o.broker,
-          count,
-          intervalMs,
+          count: o.vens,
+          intervalMs: o.interval,
           prefix: o.prefix,
-          username: o.username,
-          password: o.password,
+          username: o.apiKey?.id ?? o.username,
+          password: o.apiKey?.secret ?? o.password,
           log: (line) => process.stdout.write(`${line}\n`),
         });
         process.stdout.write(
-          `${count} VENs on ${o.broker} (${fleet.vens[0]?.id} …), metering every ${intervalMs} ms; Ctrl-C to stop\n` +
+          `${o.vens} VENs on ${o.broker} (${fleet.vens[0]?.id} …), metering every ${o.interval} ms; Ctrl-C to stop\n` +
             `silence one: publish {"op":"silence","durationSec":120} to ven/cmd/<venId>\n`,
         );
         await fleet.publishAll();
