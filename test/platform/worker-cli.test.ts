@@ -103,7 +103,9 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)('conflux worker beside conflux s
     const done = await waitFor(
       async () => {
         const j = await job();
-        return j?.status === 'succeeded' || j?.status === 'failed' ? j : undefined;
+        // the profile's row commits first, the queue's record of the run right after it
+        const ended = (s: string | null | undefined) => s === 'succeeded' || s === 'failed';
+        return ended(j?.status) && ended(j?.processing.status) ? j : undefined;
       },
       20_000,
       'the worker to process the profile',

@@ -6,6 +6,7 @@ import type { AppManifest } from '../../platform/app.ts';
 import { PermanentJobError } from '../../platform/jobs/port.ts';
 import { registerIngestCommand } from './ingest.ts';
 import { init } from './migrations/001-init.ts';
+import { sampleSets } from './migrations/002-sample-sets.ts';
 import { PriceSource } from './prices.ts';
 import { registerJobRoutes } from './routes/jobs.ts';
 import { registerSeriesRoutes } from './routes/series.ts';
@@ -22,7 +23,7 @@ import { registerSimulator } from './simulator.ts';
 export const bench: AppManifest = {
   name: 'bench',
   prefix: '/bench',
-  migrations: [init],
+  migrations: [init, sampleSets],
   routes(http, platform) {
     registerJobRoutes(http, platform);
     registerSeriesRoutes(http, platform);

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
 import type { Platform } from '../../platform/app.ts';
-import type { Queryable } from '../../platform/db/port.ts';
+import type { Database, Queryable } from '../../platform/db/port.ts';
 import { notFound, unprocessable } from '../../platform/errors.ts';
 import { PermanentJobError, type JobContext } from '../../platform/jobs/port.ts';
 import type { ObjectEvent } from '../../platform/objects/port.ts';
@@ -114,17 +114,21 @@ export async function processProfile(
       await ctx.log(`node ${n.node}: ${n.summary.samples} samples, power from ${n.powerSource}`);
     const t2 = performance.now();
     ctx.signal.throwIfAborted();
+    const set = await store.beginSampleSet(platform.db, row.id, payload.etag);
+    if (set === null) {
+      await ctx.log('superseded while processing: rows not written');
+      return null;
+    }
+    await writeSampleSet(platform.db, set, computed.series, ctx.signal);
     const written = await platform.db.transaction(async (tx) => {
       const locked = await store.lockForWrite(tx, row.id, payload.etag);
-      if (!locked) return false;
-      await store.deleteSamples(tx, row.id);
-      for (const s of computed.series) {
-        // the transaction's connection is a pg client on both backends; COPY only works on PostgreSQL
-        if (platform.db.kind === 'postgres') await store.copySamples(tx as pg.ClientBase, row.id, s);
-        else await store.insertSamples(tx, row.id, s);
+      if (!locked) {
+        await store.deleteSampleSet(tx, set);
+        return false;
       }
+      await store.publishSampleSet(tx, locked, set);
       const view = await store.chooseViewName(tx, locked);
-      await store.createView(tx, view, row.id);
+      await store.createView(tx, view, set);
       await store.saveSummary(
         tx,
         row.id,
@@ -144,6 +148,28 @@ export async function processProfile(
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Writes the nodes' samples into a new (not yet published) set: on PostgreSQL with binary COPY on
+ * two connections at once, each node in its own transaction; on PGlite (one connection) in turn.
+ */
+async function writeSampleSet(db: Database, set: number, series: NodeSeries[], signal: AbortSignal) {
+  const queue = [...series];
+  const lanes = db.kind === 'postgres' ? Math.min(2, queue.length) : 1;
+  await Promise.all(
+    Array.from({ length: lanes }, async () => {
+      for (let s = queue.shift(); s !== undefined; s = queue.shift()) {
+        signal.throwIfAborted();
+        const node = s;
+        await db.transaction(async (tx) => {
+          // the transaction's connection is a pg client on both backends; COPY only works on PostgreSQL
+          if (db.kind === 'postgres') await store.copySamples(tx as pg.ClientBase, set, node);
+          else await store.insertSamples(tx, set, node);
+        });
+      }
+    }),
+  );
 }
 
 interface Computed {
@@ -214,7 +240,7 @@ export async function remove(platform: Platform, row: store.BenchJobRow): Promis
   if (row.queue_job_id !== null) await platform.jobs.cancel(row.queue_job_id);
   await platform.db.transaction(async (tx) => {
     if (row.view_name) await store.dropView(tx, row.view_name);
-    await store.deleteJob(tx, row.id);
+    await store.deleteJob(tx, row);
   });
 }
 
@@ -304,7 +330,7 @@ export async function jobSeries(
       `columns: unknown ${unknown.join(', ') || '(none given)'}; known: ${store.SERIES_COLUMNS.join(', ')}`,
     );
   }
-  const rows = await store.series(platform.db, r.id, columns, maxPoints);
+  const rows = r.sample_set === null ? [] : await store.series(platform.db, r.sample_set, columns, maxPoints);
   const nodes = new Map<
     string,
     { node: string; points: number; elapsed_s: number[]; values: Record<string, (number | null)[]> }

@@ -6,7 +6,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import type { Queryable } from '../../platform/db/port.ts';
+import type { Database, Queryable } from '../../platform/db/port.ts';
 import type { Summary } from './compute.ts';
 import { METRIC_COLUMNS, type NodeSeries } from './series.ts';
 
@@ -39,9 +39,13 @@ export interface BenchJobRow {
   created_at: Date;
   updated_at: Date;
   processed_at: Date | null;
+  /** The published sample set (null before the first successful processing). */
+  sample_set: number | null;
+  /** The set being written by a processing run (or left behind by one that crashed). */
+  pending_set: number | null;
 }
 
-/** Columns of `bench_samples` after (job_ref, node), in insert order. */
+/** Columns of `bench_samples` after (sample_set, node), in insert order. */
 export const SAMPLE_COLUMNS = [
   'idx',
   'elapsed_s',
@@ -121,8 +125,32 @@ export async function lockForWrite(tx: Queryable, id: number, etag: string): Pro
   return r.rows[0] ?? null;
 }
 
-export async function deleteSamples(tx: Queryable, id: number): Promise<void> {
-  await tx.query('DELETE FROM bench_samples WHERE job_ref = $1', [id]);
+/**
+ * Starts a new sample set for the row's current version: deletes what a crashed earlier run left
+ * in its pending set, and records the new one as pending. Null when the row is gone or now holds
+ * another version.
+ */
+export async function beginSampleSet(db: Database, id: number, etag: string): Promise<number | null> {
+  return db.transaction(async (tx) => {
+    const row = await lockForWrite(tx, id, etag);
+    if (!row) return null;
+    if (row.pending_set !== null) await deleteSampleSet(tx, row.pending_set);
+    const r = await tx.query<{ set: number }>(
+      `UPDATE bench_jobs SET pending_set = nextval('bench_sample_sets') WHERE id = $1 RETURNING pending_set AS set`,
+      [id],
+    );
+    return r.rows[0]!.set;
+  });
+}
+
+/** Makes `set` the row's published sample set and deletes the one it replaces. */
+export async function publishSampleSet(tx: Queryable, row: BenchJobRow, set: number): Promise<void> {
+  if (row.sample_set !== null && row.sample_set !== set) await deleteSampleSet(tx, row.sample_set);
+  await tx.query('UPDATE bench_jobs SET sample_set = $2, pending_set = NULL WHERE id = $1', [row.id, set]);
+}
+
+export async function deleteSampleSet(db: Queryable, set: number): Promise<void> {
+  await db.query('DELETE FROM bench_samples WHERE sample_set = $1', [set]);
 }
 
 /**
@@ -178,7 +206,7 @@ export function binaryRangeArray(from: number, to: number): Buffer {
   return buf;
 }
 
-const INSERT_SAMPLES = `INSERT INTO bench_samples (job_ref, node, ${SAMPLE_COLUMNS.join(', ')})
+const INSERT_SAMPLES = `INSERT INTO bench_samples (sample_set, node, ${SAMPLE_COLUMNS.join(', ')})
   SELECT $1, $2, * FROM unnest($3::int[], ${SAMPLE_COLUMNS.slice(1)
     .map((_, i) => `$${i + 4}::float8[]`)
     .join(', ')})`;
@@ -254,7 +282,7 @@ function* copyTuples(id: number, s: NodeSeries): Generator<Buffer> {
  * `client` must be the transaction's connection.
  */
 export async function copySamples(client: pg.ClientBase, id: number, s: NodeSeries): Promise<void> {
-  const sql = `COPY bench_samples (job_ref, node, ${SAMPLE_COLUMNS.join(', ')}) FROM STDIN (FORMAT binary)`;
+  const sql = `COPY bench_samples (sample_set, node, ${SAMPLE_COLUMNS.join(', ')}) FROM STDIN (FORMAT binary)`;
   await pipeline(Readable.from(copyTuples(id, s)), client.query(copyFrom(sql)));
 }
 
@@ -323,15 +351,15 @@ export async function chooseViewName(tx: Queryable, row: BenchJobRow): Promise<s
 }
 
 /** The seed's per-file table, now a view over the normalised samples. */
-export async function createView(tx: Queryable, name: string, id: number): Promise<void> {
-  if (!Number.isSafeInteger(id)) throw new Error('bad job id');
+export async function createView(tx: Queryable, name: string, set: number): Promise<void> {
+  if (!Number.isSafeInteger(set)) throw new Error('bad sample set');
   await tx.query(
     `CREATE OR REPLACE VIEW ${quoteIdent(name)} AS
      SELECT node, idx, elapsed_s AS "ElapsedTime", epoch_s AS "EpochTime", power_w AS "NodePower",
        energy_j, energy_counter_j AS "Energy", cpu_frequency AS "CPUFrequency", cpu_time AS "CPUTime",
        cpu_utilization AS "CPUUtilization", gpu_utilization AS "GPUUtilization", gpu_mem_mb AS "GPUMemMB",
        rss AS "RSS", vm_size AS "VMSize", pages AS "Pages", read_mb AS "ReadMB", write_mb AS "WriteMB"
-     FROM bench_samples WHERE job_ref = ${id}`,
+     FROM bench_samples WHERE sample_set = ${set}`,
   );
 }
 
@@ -363,25 +391,29 @@ export async function byJobId(
   return r.rows[0] ?? null;
 }
 
-export async function deleteJob(tx: Queryable, id: number): Promise<void> {
-  await tx.query('DELETE FROM bench_samples WHERE job_ref = $1', [id]);
-  await tx.query('DELETE FROM bench_jobs WHERE id = $1', [id]);
+export async function deleteJob(tx: Queryable, row: BenchJobRow): Promise<void> {
+  const r = await tx.query<{ sample_set: number | null; pending_set: number | null }>(
+    'DELETE FROM bench_jobs WHERE id = $1 RETURNING sample_set, pending_set',
+    [row.id],
+  );
+  for (const set of [r.rows[0]?.sample_set, r.rows[0]?.pending_set])
+    if (set !== null && set !== undefined) await deleteSampleSet(tx, set);
 }
 
 /**
  * The samples of a profile reduced in SQL to at most `maxPoints` per node: consecutive samples
  * are grouped into equal buckets and averaged (the time is the bucket's first sample).
  */
-export async function series(db: Queryable, id: number, columns: readonly string[], maxPoints: number) {
+export async function series(db: Queryable, set: number, columns: readonly string[], maxPoints: number) {
   for (const c of columns) if (!SERIES_COLUMNS.includes(c)) throw new Error(`unknown column ${c}`);
   const r = await db.query<Record<string, number | string | null>>(
     `WITH s AS (
        SELECT node, idx, elapsed_s, ${columns.join(', ')}, count(*) OVER (PARTITION BY node) AS n
-       FROM bench_samples WHERE job_ref = $1)
+       FROM bench_samples WHERE sample_set = $1)
      SELECT node, min(elapsed_s) AS elapsed_s${columns.map((c) => `, avg(${c}) AS ${c}`).join('')}
      FROM s GROUP BY node, floor(idx::float8 * $2 / greatest(n, $2))
      ORDER BY node, min(elapsed_s)`,
-    [id, maxPoints],
+    [set, maxPoints],
   );
   return r.rows;
 }
