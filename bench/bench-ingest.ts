@@ -218,7 +218,7 @@ export default async function main(args: string[]): Promise<Result[]> {
     for (const row of rows)
       process.stdout.write(`${row.map((v, c) => v.padEnd(widths[c] ?? 0)).join('  ')}\n`);
     process.stdout.write(
-      '\nread = object stream to temp file + HDF5 read; compute = join, plausibility, energy, summary; write = one transaction replacing the rows.\nratio = end-to-end throughput / raw-insert throughput (1.0 = processing costs nothing beyond the insert).\n',
+      '\nread = object stream to temp file + HDF5 read on a worker thread, while the nodes already read are being written; compute = plausibility, energy, summary;\nwrite = the writes still running after that, and the transaction that publishes the new rows.\nbaseline = the same rows COPY-ed (PostgreSQL) or inserted (PGlite) raw, in one transaction.\nratio = end-to-end throughput / raw-insert throughput (1.0 = processing costs nothing beyond the insert).\n',
     );
     return results;
   } finally {

@@ -11,6 +11,7 @@
  * untouched: a row that differs between the two reads was never written by HDF5.
  */
 import { openSync, readSync, closeSync, fstatSync } from 'node:fs';
+import { Worker } from 'node:worker_threads';
 // h5wasm is loaded on first use: its 4 MB module costs start-up time and memory for every server.
 import type * as H5Lib from 'h5wasm/node';
 import type { Dataset as H5Dataset, File as H5File, Group as H5Group } from 'h5wasm/node';
@@ -132,6 +133,13 @@ export function checkContainer(file: string): void {
 
 /** Reads every node of the file. Throws {@link ProfileError} for files that cannot be used. */
 export async function readProfile(file: string): Promise<RawNode[]> {
+  const nodes: RawNode[] = [];
+  for await (const node of profileNodes(file)) nodes.push(node);
+  return nodes;
+}
+
+/** The nodes of the file one at a time, so that each can be handed on while the next is read. */
+export async function* profileNodes(file: string): AsyncGenerator<RawNode> {
   checkContainer(file);
   const { lib, module } = await h5();
   let h5file: H5File;
@@ -141,13 +149,12 @@ export async function readProfile(file: string): Promise<RawNode[]> {
     throw new ProfileError('the HDF5 library cannot open the file (damaged or unsupported)');
   }
   try {
-    const nodes: RawNode[] = [];
     for (const name of h5file.keys()) {
       const entity = h5file.get(name);
       if (!(entity instanceof lib.Group)) continue;
       const tables: RawTable[] = [];
       collect(lib, module, h5file, entity, [], tables);
-      nodes.push({ name, tables });
+      yield { name, tables };
     }
     // a file whose datasets sit at the top level is one unnamed node
     const top: RawTable[] = [];
@@ -155,11 +162,60 @@ export async function readProfile(file: string): Promise<RawNode[]> {
       const entity = h5file.get(name);
       if (entity instanceof lib.Dataset) readDataset(module, h5file, entity, [name], top);
     }
-    if (top.length > 0) nodes.push({ name: 'node', tables: top });
-    return nodes;
+    if (top.length > 0) yield { name: 'node', tables: top };
   } finally {
     h5file.close();
   }
+}
+
+/** What the reading thread posts: a node, the end, or why the file cannot be read. */
+export type ReaderMessage = { node: RawNode } | { done: true } | { error: string; profile: boolean };
+
+/** Loads the HDF5 library ahead of the first read. */
+export async function preloadHdf5(): Promise<void> {
+  await h5();
+}
+
+export interface ProfileReader {
+  /** The file's nodes, one at a time, as the thread reads them. Call once. */
+  nodes(file: string): AsyncGenerator<RawNode>;
+  close(): Promise<void>;
+}
+
+/**
+ * A reader on a worker thread: HDF5 decoding (decompression above all) runs beside whatever the
+ * caller does with the nodes already read, such as writing them. The thread starts loading the
+ * HDF5 library at once, so start the reader before fetching the file.
+ */
+export function startProfileReader(): ProfileReader {
+  const worker = new Worker(new URL('./h5-read-worker.ts', import.meta.url));
+  const inbox: ReaderMessage[] = [];
+  let wake: (() => void) | null = null;
+  const push = (m: ReaderMessage) => {
+    inbox.push(m);
+    wake?.();
+  };
+  worker.on('message', push);
+  worker.on('error', (e: Error) => push({ error: e.message, profile: false }));
+  worker.on('exit', (code) => push({ error: `the HDF5 reader thread exited (${code})`, profile: false }));
+  const close = async () => {
+    worker.removeAllListeners();
+    await worker.terminate();
+  };
+  return {
+    async *nodes(file: string) {
+      worker.postMessage({ file });
+      for (;;) {
+        if (inbox.length === 0) await new Promise<void>((r) => (wake = r));
+        wake = null;
+        const m = inbox.shift()!;
+        if ('node' in m) yield m.node;
+        else if ('done' in m) return;
+        else throw m.profile ? new ProfileError(m.error) : new Error(m.error);
+      }
+    },
+    close,
+  };
 }
 
 function collect(

@@ -4,8 +4,7 @@
  * replace rows in one transaction), and what the API returns.
  */
 import { createWriteStream } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
@@ -15,9 +14,9 @@ import { notFound, unprocessable } from '../../platform/errors.ts';
 import { PermanentJobError, type JobContext } from '../../platform/jobs/port.ts';
 import type { ObjectEvent } from '../../platform/objects/port.ts';
 import { combine, cost, equivalentAppliance, summarize, type Summary } from './compute.ts';
-import { ProfileError, readProfile } from './h5-reader.ts';
+import { ProfileError, startProfileReader } from './h5-reader.ts';
 import type { PriceSource } from './prices.ts';
-import { buildNodeSeries, type NodeSeries } from './series.ts';
+import { buildNodeSeries, type NodeResult, type NodeSeries } from './series.ts';
 import type { JobSummary } from './schemas.ts';
 import * as store from './store.ts';
 
@@ -81,30 +80,51 @@ export async function processProfile(
     return null;
   }
   await store.setStatus(platform.db, row.id, 'processing', null);
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'conflux-bench-'));
+  // Under DATA_DIR, beside a filesystem store's objects: a hard link then replaces the copy.
+  await mkdir(path.join(platform.config.dataDir, 'tmp'), { recursive: true });
+  const dir = await mkdtemp(path.join(platform.config.dataDir, 'tmp', 'bench-'));
+  // The reader thread loads HDF5 while the object is fetched.
+  const reader = startProfileReader();
   try {
     const t0 = performance.now();
-    const stream = await platform.objects.open(payload.key);
-    if (!stream) {
-      await store.setStatus(platform.db, row.id, 'failed', 'the object no longer exists in storage');
-      throw new PermanentJobError(`object ${payload.key} no longer exists`);
-    }
-    // h5wasm reads from a file: stream the object to disk, never holding it in memory
+    // h5wasm reads from a file: link or stream the object to disk, never holding it in memory
     const file = path.join(dir, 'profile.h5');
-    await pipeline(stream, createWriteStream(file), { signal: ctx.signal });
+    if (!(await platform.objects.linkTo?.(payload.key, file))) {
+      const stream = await platform.objects.open(payload.key);
+      if (!stream) {
+        await store.setStatus(platform.db, row.id, 'failed', 'the object no longer exists in storage');
+        throw new PermanentJobError(`object ${payload.key} no longer exists`);
+      }
+      await pipeline(stream, createWriteStream(file), { signal: ctx.signal });
+    }
+    // The new sample set is written while the file is still being read: each node goes to the
+    // database as soon as it is read (on a worker thread) and checked.
+    const set = await store.beginSampleSet(platform.db, row.id, payload.etag);
+    if (set === null) {
+      await ctx.log('superseded while processing: rows not written');
+      return null;
+    }
+    const writer = new SampleSetWriter(platform.db, set, ctx.signal);
     let computed: Computed;
     let t1: number;
     try {
-      const raw = await readProfile(file);
+      const results: NodeResult[] = [];
+      for await (const raw of reader.nodes(file)) {
+        const r = buildNodeSeries(raw);
+        results.push(r);
+        if (r.ok) writer.add(r.series);
+      }
       t1 = performance.now();
       computed = compute(
-        raw.map(buildNodeSeries),
+        results,
         await prices.get().catch(async (e: unknown) => {
           await ctx.log(`no costs: ${(e as Error).message}`, 'warn');
           return null;
         }),
       );
     } catch (e) {
+      await writer.settle();
+      await store.abandonSampleSet(platform.db, row.id, set);
       if (!(e instanceof ProfileError)) throw e;
       await store.setStatus(platform.db, row.id, 'failed', e.message);
       throw new PermanentJobError(e.message);
@@ -113,13 +133,10 @@ export async function processProfile(
     for (const n of computed.nodes)
       await ctx.log(`node ${n.node}: ${n.summary.samples} samples, power from ${n.powerSource}`);
     const t2 = performance.now();
-    ctx.signal.throwIfAborted();
-    const set = await store.beginSampleSet(platform.db, row.id, payload.etag);
-    if (set === null) {
-      await ctx.log('superseded while processing: rows not written');
-      return null;
-    }
-    await writeSampleSet(platform.db, set, computed.series, ctx.signal);
+    await writer.done().catch(async (e: unknown) => {
+      await store.abandonSampleSet(platform.db, row.id, set);
+      throw e;
+    });
     const written = await platform.db.transaction(async (tx) => {
       const locked = await store.lockForWrite(tx, row.id, payload.etag);
       if (!locked) {
@@ -146,30 +163,73 @@ export async function processProfile(
     );
     return { readMs: t1 - t0, computeMs: t2 - t1, writeMs: t3 - t2, samples: computed.job.samples };
   } finally {
+    await reader.close();
     await rm(dir, { recursive: true, force: true });
   }
 }
 
 /**
- * Writes the nodes' samples into a new (not yet published) set: on PostgreSQL with binary COPY on
- * two connections at once, each node in its own transaction; on PGlite (one connection) in turn.
+ * Writes nodes' samples into a new (not yet published) set as they come: on PostgreSQL with
+ * binary COPY on two connections at once, each node in its own transaction; on PGlite (one
+ * connection) one after the other.
  */
-async function writeSampleSet(db: Database, set: number, series: NodeSeries[], signal: AbortSignal) {
-  const queue = [...series];
-  const lanes = db.kind === 'postgres' ? Math.min(2, queue.length) : 1;
-  await Promise.all(
-    Array.from({ length: lanes }, async () => {
-      for (let s = queue.shift(); s !== undefined; s = queue.shift()) {
-        signal.throwIfAborted();
-        const node = s;
-        await db.transaction(async (tx) => {
-          // the transaction's connection is a pg client on both backends; COPY only works on PostgreSQL
-          if (db.kind === 'postgres') await store.copySamples(tx as pg.ClientBase, set, node);
-          else await store.insertSamples(tx, set, node);
-        });
-      }
-    }),
-  );
+class SampleSetWriter {
+  private readonly db: Database;
+  private readonly set: number;
+  private readonly signal: AbortSignal;
+  private readonly lanes: number;
+  private readonly queue: NodeSeries[] = [];
+  private readonly writing = new Set<Promise<void>>();
+  private failure: Error | null = null;
+
+  constructor(db: Database, set: number, signal: AbortSignal) {
+    this.db = db;
+    this.set = set;
+    this.signal = signal;
+    this.lanes = db.kind === 'postgres' ? 2 : 1;
+  }
+
+  add(series: NodeSeries): void {
+    this.queue.push(series);
+    this.pump();
+  }
+
+  /** Resolves when every node added is written; rejects with the first failure. */
+  async done(): Promise<void> {
+    await this.settle();
+    if (this.failure !== null) throw this.failure;
+  }
+
+  /** Waits for the writes under way and starts no more. */
+  async settle(): Promise<void> {
+    while (this.writing.size > 0) await Promise.allSettled([...this.writing]);
+  }
+
+  private pump() {
+    while (this.failure === null && this.writing.size < this.lanes && this.queue.length > 0) {
+      const node = this.queue.shift()!;
+      const p = this.write(node).then(
+        () => {
+          this.writing.delete(p);
+          this.pump();
+        },
+        (e: unknown) => {
+          this.writing.delete(p);
+          this.failure ??= e instanceof Error ? e : new Error(String(e));
+        },
+      );
+      this.writing.add(p);
+    }
+  }
+
+  private async write(node: NodeSeries): Promise<void> {
+    this.signal.throwIfAborted();
+    await this.db.transaction(async (tx) => {
+      // the transaction's connection is a pg client on both backends; COPY only works on PostgreSQL
+      if (this.db.kind === 'postgres') await store.copySamples(tx as pg.ClientBase, this.set, node);
+      else await store.insertSamples(tx, this.set, node);
+    });
+  }
 }
 
 interface Computed {

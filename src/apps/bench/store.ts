@@ -143,6 +143,14 @@ export async function beginSampleSet(db: Database, id: number, etag: string): Pr
   });
 }
 
+/** Deletes a set that will not be published (the file turned out unusable, or storage failed). */
+export async function abandonSampleSet(db: Database, id: number, set: number): Promise<void> {
+  await db.transaction(async (tx) => {
+    await deleteSampleSet(tx, set);
+    await tx.query('UPDATE bench_jobs SET pending_set = NULL WHERE id = $1 AND pending_set = $2', [id, set]);
+  });
+}
+
 /** Makes `set` the row's published sample set and deletes the one it replaces. */
 export async function publishSampleSet(tx: Queryable, row: BenchJobRow, set: number): Promise<void> {
   if (row.sample_set !== null && row.sample_set !== set) await deleteSampleSet(tx, row.sample_set);

@@ -10,7 +10,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, readFile, readdir, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
+import { link, mkdir, readFile, readdir, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -120,6 +120,16 @@ export class FsStore implements ObjectStore {
       stream.once('open', () => resolve(stream));
       stream.once('error', (e) => (isErrno(e, 'ENOENT', 'ENOTDIR', 'EISDIR') ? resolve(null) : reject(e)));
     });
+  }
+
+  async linkTo(key: string, dest: string): Promise<boolean> {
+    try {
+      await link(this.file(key), dest);
+      return true;
+    } catch (e) {
+      if (isErrno(e, 'ENOENT', 'ENOTDIR', 'EXDEV', 'EPERM', 'EMLINK')) return false;
+      throw e;
+    }
   }
 
   async put(

@@ -40,6 +40,12 @@ export interface ObjectStore {
   list(prefix: string): Promise<ObjectInfo[]>;
   presignUpload(key: string, expiresIn: number): Promise<PresignedUrl>;
   presignDownload(key: string, expiresIn: number): Promise<PresignedUrl>;
+  /**
+   * Where the store keeps objects on local disk: makes the object's current content appear at the
+   * local path `dest` without copying it (a hard link, so a later version does not change it).
+   * False when it cannot (absent object, `dest` on another file system): then use `open`.
+   */
+  linkTo?(key: string, dest: string): Promise<boolean>;
 }
 
 /** One new object version, as every source (store, webhook, rescan) reports it. */
