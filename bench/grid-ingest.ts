@@ -21,6 +21,7 @@ import { openPglite } from '../src/platform/db/pglite.ts';
 import type { LiveEvent } from '../src/platform/live/port.ts';
 import { startServer, type Server } from '../src/server.ts';
 import { measureInsertShapes } from './grid-ingest/insert-shapes.ts';
+import { cpuPer, cpuSnapshot } from './lib/cpu.ts';
 import { percentile, table } from './util.ts';
 import type { PublishJob } from './grid-ingest/publisher.ts';
 
@@ -78,7 +79,7 @@ async function startMosquitto(dir: string) {
 }
 
 /** Broker pass-through: the same publishers into a plain QoS 1 subscriber. */
-async function passThrough(url: string, count: number, maxMs: number): Promise<number> {
+async function passThrough(url: string, count: number, maxMs: number) {
   const sub = await mqtt.connectAsync(url, { clientId: `bench-sub-${Date.now()}`, clean: true });
   let got = 0;
   let lastAt = 0;
@@ -87,6 +88,7 @@ async function passThrough(url: string, count: number, maxMs: number): Promise<n
     lastAt = now();
   });
   await sub.subscribeAsync('bench/pass/#', { qos: 1 });
+  const cpu0 = cpuSnapshot();
   const pub = await publish({
     url,
     connections: 4,
@@ -105,8 +107,9 @@ async function passThrough(url: string, count: number, maxMs: number): Promise<n
   let t0 = Infinity;
   for (const t of pub.sent.values()) t0 = Math.min(t0, t);
   const rate = (got / (lastAt - t0)) * 1000;
+  const cpu = cpuPer(cpu0, cpuSnapshot(), got);
   await sub.endAsync();
-  return rate;
+  return { rate, cpu };
 }
 
 async function gatewayPhase(
@@ -120,6 +123,7 @@ async function gatewayPhase(
     const seq = Date.parse((e.data as { timestamp: string }).timestamp) - base;
     delivered.set(seq, now());
   });
+  const cpu0 = cpuSnapshot();
   const pub = await publish({
     url,
     connections: 4,
@@ -134,6 +138,7 @@ async function gatewayPhase(
   });
   const deadline = now() + 20_000;
   while (delivered.size < pub.acked && now() < deadline) await new Promise((r) => setTimeout(r, 5));
+  const cpu = cpuPer(cpu0, cpuSnapshot(), delivered.size);
   let lastAt = 0;
   for (const t of delivered.values()) lastAt = Math.max(lastAt, t);
   unsubscribe();
@@ -152,6 +157,7 @@ async function gatewayPhase(
     msgPerSec: delivered.size / seconds,
     p50: percentile(lat, 50),
     p99: percentile(lat, 99),
+    cpu,
   };
 }
 
@@ -179,19 +185,34 @@ async function runSetup(name: string, server: Server, brokerUrl: string, quick: 
   });
   return {
     setup: name,
-    'broker pass-through msg/s': Math.round(pass),
+    'broker pass-through msg/s': Math.round(pass.rate),
     'persisted msg/s': Math.round(flat.msgPerSec),
     'rows/s (reading + 5 loads)': Math.round(rowsPerSec),
-    'ratio to pass-through': Math.round((flat.msgPerSec / pass) * 100) / 100,
+    'ratio to pass-through': Math.round((flat.msgPerSec / pass.rate) * 100) / 100,
     'p50 ms (flat out)': Math.round(flat.p50 * 10) / 10,
     'p99 ms (flat out)': Math.round(flat.p99 * 10) / 10,
     'paced msg/s': Math.round(paced.msgPerSec),
     'p50 ms @10k/s': Math.round(paced.p50 * 10) / 10,
     'p99 ms @10k/s': Math.round(paced.p99 * 10) / 10,
     ...Object.fromEntries(Object.entries(shapes).map(([k, v]) => [`insert ${k} (batches of 1000)`, v])),
+    ...cpuFigures('pass-through', pass.cpu),
+    ...cpuFigures('gateway flat out', flat.cpu),
     'published (both phases)': flat.published + paced.published,
     'not yet live at phase end': flat.published - flat.persisted + (paced.published - paced.persisted),
   };
+}
+
+/** CPU µs per message by component (main thread, other threads of this process, servers). */
+function cpuFigures(phase: string, cpu: Record<string, number>): Record<string, number> {
+  const names: Record<string, string> = {
+    main: 'main thread',
+    threads: 'publisher + other threads',
+    postgres: 'postgres',
+    mosquitto: 'mosquitto',
+  };
+  return Object.fromEntries(
+    Object.entries(cpu).map(([k, v]) => [`CPU µs/msg ${phase}: ${names[k] ?? k}`, v]),
+  );
 }
 
 function config(dir: string, env: Record<string, string>) {

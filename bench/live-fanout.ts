@@ -9,7 +9,7 @@
  * Target: 50,000 deliveries/s with p99 < 100 ms. Subscribers run in a child process; on a
  * 2-core machine they compete with the server for CPU, for both the platform and the baseline.
  *
- * `npm run bench -- live-fanout [clients=5000] [rates=10,20,max] [seconds=2]`
+ * `npm run bench -- live-fanout [clients=5000] [rates=10,12,15,20,max] [seconds=2]`
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -189,7 +189,7 @@ async function step(
 
 export default async function liveFanout(args: string[]) {
   const clients = Number(args[0] ?? 5000);
-  const rates = (args[1] ?? '10,20,max').split(',').map((r) => (r === 'max' ? 'max' : Number(r)));
+  const rates = (args[1] ?? '10,12,15,20,max').split(',').map((r) => (r === 'max' ? 'max' : Number(r)));
   const seconds = Number(args[2] ?? 2);
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'conflux-bench-live-'));
   const child = fork(CLIENTS, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });

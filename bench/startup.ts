@@ -1,13 +1,16 @@
 /**
  * Startup: time from `conflux serve` being spawned to its "ready" line, on a new data directory
- * (initdb + migrations) and on an existing one, plus idle RSS. Baseline in the same run: a bare
- * Node HTTP server started the same way. Targets: first < 5 s, later < 1.5 s, idle RSS < 250 MB.
+ * and on an existing one, plus idle RSS. A new data directory is timed twice: as `npm install &&
+ * npm start` gives it (a copy of the cluster template the install prepared, then migrations) and
+ * without the template (initdb, as when install scripts were skipped). Baseline in the same run: a
+ * bare Node HTTP server started the same way. Targets: first < 5 s, later < 1.5 s, idle RSS < 250 MB.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { defaultTemplateDir, hasTemplate } from '../src/platform/db/pglite-template.ts';
 import { table } from './util.ts';
 
 const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
@@ -56,7 +59,9 @@ export default async function startup(args: string[]) {
   const rows: Record<string, string | number>[] = [];
   const baseline: Start[] = [];
   const fresh: Start[] = [];
+  const initdb: Start[] = [];
   const existing: Start[] = [];
+  const template = hasTemplate(defaultTemplateDir());
   for (let i = 0; i < runs; i++) {
     baseline.push(
       await timeStart(
@@ -75,12 +80,25 @@ export default async function startup(args: string[]) {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+    const bare = mkdtempSync(path.join(os.tmpdir(), 'conflux-bench-startup-'));
+    try {
+      initdb.push(
+        await timeStart([MAIN, 'serve'], { ...base, DATA_DIR: bare, EMBEDDED_DB_TEMPLATE: 'false' }, ready),
+      );
+    } finally {
+      rmSync(bare, { recursive: true, force: true });
+    }
   }
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   const b = median(baseline.map((s) => s.readyMs));
   for (const [name, starts, target] of [
     ['bare node http (baseline)', baseline, ''],
-    ['conflux, new data dir', fresh, '< 5000 ms'],
+    [
+      `conflux, new data dir${template ? ' (install template)' : ' (no template: initdb)'}`,
+      fresh,
+      '< 5000 ms',
+    ],
+    ['conflux, new data dir without template (initdb)', initdb, '< 5000 ms'],
     ['conflux, existing data dir', existing, '< 1500 ms'],
   ] as const) {
     const ms = median(starts.map((s) => s.readyMs));
@@ -93,5 +111,9 @@ export default async function startup(args: string[]) {
     });
   }
   process.stdout.write(`startup, ${runs} runs each (target idle RSS < 250 MB)\n${table(rows)}\n`);
+  if (!template)
+    process.stdout.write(
+      '(no install template: `npm install` prepares it; npm run postinstall makes it now)\n',
+    );
   return rows;
 }

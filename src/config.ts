@@ -31,6 +31,11 @@ export interface Config {
     poolMax: number;
     /** Milliseconds a statement may run before PostgreSQL cancels it (0 = no limit). */
     statementTimeoutMs: number;
+    /**
+     * A new embedded data directory starts as a copy of the pristine cluster `npm install`
+     * prepared (when there is one) instead of running initdb (about 3.5 s).
+     */
+    embeddedTemplate: boolean;
   };
   /** How long a graceful shutdown may take before the process exits anyway. */
   shutdownTimeoutMs: number;
@@ -178,6 +183,12 @@ export const VARIABLES: readonly VariableSpec[] = [
     description: 'postgres://user:pass@host:5432/db; empty = embedded PGlite in DATA_DIR/pg',
   },
   { name: 'DATABASE_POOL_MAX', default: '10', description: 'connections in the PostgreSQL pool' },
+  {
+    name: 'EMBEDDED_DB_TEMPLATE',
+    default: 'true',
+    description:
+      'a new embedded data directory starts from the pristine cluster npm install prepared (false = run initdb)',
+  },
   {
     name: 'DATABASE_STATEMENT_TIMEOUT_MS',
     default: '30000',
@@ -519,6 +530,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
       url: r.url('DATABASE_URL', ['postgres:', 'postgresql:']),
       poolMax: r.int('DATABASE_POOL_MAX', 1, 1000),
       statementTimeoutMs: r.int('DATABASE_STATEMENT_TIMEOUT_MS', 0, 86_400_000),
+      embeddedTemplate: r.bool('EMBEDDED_DB_TEMPLATE', true),
     },
     shutdownTimeoutMs: r.int('SHUTDOWN_TIMEOUT_MS', 100, 600_000),
     jobs: { workers: r.int('WORKERS', 0, 256), pollMs: r.int('JOBS_POLL_MS', 50, 600_000) },

@@ -2,18 +2,16 @@
  * The composition root: builds every platform part once from the configuration, mounts the
  * selected apps and owns the order of start and shutdown.
  */
-import path from 'node:path';
 import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { Config } from './config.ts';
 import { ConfigError } from './config.ts';
 import { ALL_APPS } from './apps/index.ts';
 import type { AppManifest, Http, Platform, Stoppable } from './platform/app.ts';
-import { lockDataDir, type DataDirLock } from './platform/data-dir-lock.ts';
 import { runMigrations, type MigrationSet } from './platform/db/migrate.ts';
+import { openDatabase, type OpenedDatabase } from './platform/db/open.ts';
 import type { PgDatabase } from './platform/db/pg-database.ts';
-import { openPglite } from './platform/db/pglite.ts';
-import { openPostgres } from './platform/db/postgres.ts';
+import { StartupError } from './platform/startup-error.ts';
 import {
   createAuth,
   installAuth,
@@ -28,7 +26,7 @@ import {
   registerObjectRoutes,
   type ObjectEventHub,
 } from './platform/objects/index.ts';
-import { openKv, ValkeyKv, type KeyValueStore } from './platform/kv/index.ts';
+import { openKv, valkeyClientOf, type KeyValueStore } from './platform/kv/index.ts';
 import { openLive, type Live } from './platform/live/index.ts';
 import type { LiveHub } from './platform/live/channel.ts';
 import { registerPlatformRoutes } from './platform/http/platform-routes.ts';
@@ -62,15 +60,7 @@ export function migrationSets(apps: readonly AppManifest[]): MigrationSet[] {
   ];
 }
 
-/** Raised when a part cannot start; `variable` names the setting to look at. */
-export class StartupError extends Error {
-  readonly variable: string | undefined;
-  constructor(message: string, variable?: string, cause?: unknown) {
-    super(message, { cause });
-    this.name = 'StartupError';
-    this.variable = variable;
-  }
-}
+export { StartupError };
 
 export interface Core extends Platform, Stoppable {
   readonly apps: AppManifest[];
@@ -92,6 +82,11 @@ export interface CoreOptions {
   migrate?: boolean;
   /** A database opened by the caller (tests); it is closed with the core. */
   db?: PgDatabase;
+  /**
+   * The database being opened already (`conflux serve` starts opening it while the rest of the
+   * code loads); closed, and its lock released, with the core.
+   */
+  opening?: Promise<OpenedDatabase>;
 }
 
 /** Opens the MQTT part (embedded broker or external client) for a running server. */
@@ -120,34 +115,9 @@ async function attachMqtt(core: Core): Promise<PlatformMqtt> {
 
 export async function openCore(config: Config, log: Logger, opts: CoreOptions = {}): Promise<Core> {
   const apps = selectApps(config);
-  let lock: DataDirLock | null = null;
-  let db: PgDatabase;
-  if (opts.db) {
-    db = opts.db;
-  } else if (config.database.url === null) {
-    lock = lockDataDir(config.dataDir);
-    try {
-      db = await openPglite({ dataDir: path.join(config.dataDir, 'pg'), log });
-    } catch (e) {
-      lock.release();
-      throw new StartupError(
-        `cannot open the embedded database in ${config.dataDir}/pg: ${(e as Error).message}`,
-        'DATA_DIR',
-        e,
-      );
-    }
-  } else {
-    try {
-      db = await openPostgres({
-        url: config.database.url,
-        poolMax: config.database.poolMax,
-        statementTimeoutMs: config.database.statementTimeoutMs,
-        log,
-      });
-    } catch (e) {
-      throw new StartupError(`cannot connect to PostgreSQL: ${(e as Error).message}`, 'DATABASE_URL', e);
-    }
-  }
+  const { db, lock } = opts.db
+    ? { db: opts.db, lock: null }
+    : await (opts.opening ?? openDatabase(config, log));
   const close = async () => {
     await db.close();
     lock?.release();
@@ -163,7 +133,7 @@ export async function openCore(config: Config, log: Logger, opts: CoreOptions = 
   const metrics = createMetrics(db);
   const jobs = new PgJobQueue(db);
   const { auth, jwtSecret } = createAuth(config, db, log);
-  const { store: objects, events: objectEvents } = createObjects(config, db, log, jwtSecret);
+  const { store: objects, events: objectEvents } = await createObjects(config, db, log, jwtSecret);
   readiness.register('objects', () => objects.ready());
   let kv: KeyValueStore;
   try {
@@ -175,7 +145,7 @@ export async function openCore(config: Config, log: Logger, opts: CoreOptions = 
   if (kv.kind === 'valkey') readiness.register('valkey', () => kv.ping());
   let live: Live;
   try {
-    live = await openLive({ config, db, log, metrics, valkey: kv instanceof ValkeyKv ? kv.client : null });
+    live = await openLive({ config, db, log, metrics, valkey: valkeyClientOf(kv) });
   } catch (e) {
     await kv.close();
     await close();

@@ -46,6 +46,10 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     auth?: RouteAuth;
   }
+  interface FastifyInstance {
+    /** Compiles every route schema now (they are otherwise compiled on first use). */
+    compileSchemas(): void;
+  }
 }
 
 /** Something running in the background that must be stopped (and drained) at shutdown. */

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -17,6 +17,11 @@ describe('conflux serve on embedded parts', () => {
       const ready = await fetch(`${server.url}/ready`);
       expect(ready.status).toBe(200);
       expect(existsSync(path.join(dataDir, 'pg'))).toBe(true);
+      if (process.platform === 'linux') {
+        // The process re-executed itself (same pid) with glibc's trim threshold set.
+        const environ = readFileSync(`/proc/${server.child.pid}/environ`, 'utf8').split('\0');
+        expect(environ).toContain('MALLOC_TRIM_THRESHOLD_=131072');
+      }
 
       const second = await runCli(['serve'], { DATA_DIR: dataDir, PORT: '0' });
       expect(second.code).not.toBe(0);

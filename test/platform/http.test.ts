@@ -24,6 +24,10 @@ describe.each(backends())('platform routes on %s', (backend) => {
     expect(res.body).toContain(contains);
   });
 
+  it('compiles the schema of every route of every app (compiled on first use otherwise)', () => {
+    expect(() => server.http.compileSchemas()).not.toThrow();
+  });
+
   it('answers over real HTTP with a request id', async () => {
     const res = await fetch(`${server.url}/health`);
     expect(res.status).toBe(200);

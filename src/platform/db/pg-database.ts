@@ -1,8 +1,12 @@
-import { Kysely, PostgresDialect } from 'kysely';
+import { createRequire } from 'node:module';
+import type * as KyselyModule from 'kysely';
+import type { Kysely } from 'kysely';
 import pg from 'pg';
 import type { QueryResult, QueryResultRow } from 'pg';
 import type { Logger } from 'pino';
 import type { AnyTables, Database, DatabaseKind, Queryable } from './port.ts';
+
+const require = createRequire(import.meta.url);
 
 /** SQLSTATEs worth retrying a whole transaction for (serialization failure, deadlock). */
 const RETRYABLE = new Set(['40001', '40P01']);
@@ -28,8 +32,8 @@ export interface ListenBackend {
 /** A Database over any `pg.Pool`; `listener` supplies LISTEN (PGlite and PostgreSQL differ there). */
 export class PgDatabase implements Database {
   readonly kind: DatabaseKind;
-  readonly kysely: Kysely<AnyTables>;
   readonly pool: pg.Pool;
+  private kyselyInstance: Kysely<AnyTables> | null = null;
   private readonly listener: ListenBackend;
   private readonly onClose: () => Promise<void>;
   private readonly log: Logger;
@@ -46,7 +50,18 @@ export class PgDatabase implements Database {
     this.listener = opts.listener;
     this.log = opts.log;
     this.onClose = opts.onClose ?? (async () => {});
-    this.kysely = new Kysely<AnyTables>({ dialect: new PostgresDialect({ pool: this.pool }) });
+  }
+
+  /**
+   * Kysely over the pool, made on first use: loading Kysely takes a noticeable share of start-up
+   * and the stores write their SQL by hand, so a process that never builds a query never pays.
+   */
+  get kysely(): Kysely<AnyTables> {
+    if (this.kyselyInstance === null) {
+      const { Kysely, PostgresDialect } = require('kysely') as typeof KyselyModule;
+      this.kyselyInstance = new Kysely<AnyTables>({ dialect: new PostgresDialect({ pool: this.pool }) });
+    }
+    return this.kyselyInstance;
   }
 
   query<R extends QueryResultRow = QueryResultRow>(
@@ -108,7 +123,9 @@ export class PgDatabase implements Database {
 
   private async closeOnce(): Promise<void> {
     await this.listener.close();
-    await this.kysely.destroy(); // ends the pool
+    // Kysely's destroy ends the pool it was given.
+    if (this.kyselyInstance) await this.kyselyInstance.destroy();
+    else await this.pool.end();
     await this.onClose();
   }
 }

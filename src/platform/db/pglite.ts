@@ -1,12 +1,11 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { fork } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
 import { createPgConfig } from '@electric-sql/pglite/node-postgres';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import { PgDatabase, typeParsers, type ListenBackend } from './pg-database.ts';
+import { copyTemplate, hasTemplate, initdbInChild } from './pglite-template.ts';
 
 export interface PgliteOptions {
   /** Directory of the cluster, or `memory://` for a throwaway one (tests). */
@@ -14,6 +13,8 @@ export interface PgliteOptions {
   log: Logger;
   /** A `dumpDataDir()` tarball to start from instead of running initdb (tests). */
   loadDataDir?: Blob;
+  /** A pristine cluster to copy into a new data directory (see `pglite-template.ts`); null = none. */
+  templateDir?: string | null;
 }
 
 /**
@@ -25,8 +26,13 @@ export async function openPglite(opts: PgliteOptions): Promise<PgDatabase> {
   const onDisk = !opts.dataDir.startsWith('memory://');
   if (onDisk) mkdirSync(opts.dataDir, { recursive: true });
   if (onDisk && !opts.loadDataDir && !existsSync(path.join(opts.dataDir, 'PG_VERSION'))) {
-    opts.log.info({ dataDir: opts.dataDir }, 'creating the embedded database (first start only)');
-    await initdbInChild(opts.dataDir);
+    if (opts.templateDir && hasTemplate(opts.templateDir)) {
+      opts.log.info({ dataDir: opts.dataDir }, 'creating the embedded database from the installed template');
+      copyTemplate(opts.templateDir, opts.dataDir);
+    } else {
+      opts.log.info({ dataDir: opts.dataDir }, 'creating the embedded database (first start only)');
+      await initdbInChild(opts.dataDir);
+    }
   }
   const lite = await PGlite.create({
     dataDir: opts.dataDir,
@@ -58,17 +64,5 @@ export async function openPglite(opts: PgliteOptions): Promise<PgDatabase> {
     listener,
     log: opts.log,
     onClose: () => lite.close(),
-  });
-}
-
-function initdbInChild(dataDir: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = fork(fileURLToPath(new URL('./pglite-initdb.ts', import.meta.url)), [dataDir], {
-      stdio: 'inherit',
-    });
-    child.once('error', reject);
-    child.once('exit', (code) =>
-      code === 0 ? resolve() : reject(new Error(`creating the embedded database failed (exit ${code})`)),
-    );
   });
 }

@@ -8,6 +8,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Logger } from 'pino';
 import type { Http } from '../app.ts';
 import { toAppError } from '../errors.ts';
+import { lazyCompilers } from './lazy-compilers.ts';
 import type { Metrics } from '../metrics.ts';
 
 export interface HttpOptions {
@@ -27,7 +28,9 @@ const PLUGIN_ROUTE = /^\/docs(\/|$)/;
  * HTTP metrics. Every route must declare `config.auth`.
  */
 export async function createHttp(opts: HttpOptions): Promise<Http> {
+  const compilers = lazyCompilers();
   const app = Fastify({
+    schemaController: { compilersFactory: compilers.compilersFactory },
     loggerInstance: opts.log,
     bodyLimit: opts.bodyLimit ?? 10 * 1024 * 1024,
     requestIdHeader: 'x-request-id',
@@ -38,6 +41,7 @@ export async function createHttp(opts: HttpOptions): Promise<Http> {
       customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false },
     },
   }).withTypeProvider<TypeBoxTypeProvider>();
+  app.decorate('compileSchemas', () => compilers.compileAll());
 
   app.addHook('onRoute', (route) => {
     if (PLUGIN_ROUTE.test(route.url)) return;

@@ -14,23 +14,30 @@ import type { ObjectStore } from './port.ts';
 import { registerBlobRoutes } from './routes/blob.ts';
 import { registerStorageRoutes } from './routes/storage.ts';
 import { registerWebhookRoute } from './routes/webhook.ts';
-import { S3Store } from './s3-store.ts';
 import { UrlSigner } from './signing.ts';
 
 export { ObjectEventHub } from './events.ts';
 export { FsStore } from './fs-store.ts';
-export { S3Store } from './s3-store.ts';
 
 export interface Objects {
   store: ObjectStore;
   events: ObjectEventHub;
 }
 
-/** `jwtSecret` seeds the URL signing key when OBJECTS_SIGNING_SECRET is not set. */
-export function createObjects(config: Config, db: PgDatabase, log: Logger, jwtSecret: string): Objects {
+/**
+ * `jwtSecret` seeds the URL signing key when OBJECTS_SIGNING_SECRET is not set. The S3 adapter (and
+ * the AWS SDK behind it) is loaded only when configured: it is a large share of start-up otherwise.
+ */
+export async function createObjects(
+  config: Config,
+  db: PgDatabase,
+  log: Logger,
+  jwtSecret: string,
+): Promise<Objects> {
   const c = config.objects;
   let store: ObjectStore;
   if (c.kind === 's3') {
+    const { S3Store } = await import('./s3-store.ts');
     store = new S3Store({ bucket: c.bucket, maxSize: c.maxSize, ...c.s3 });
   } else {
     // A key of its own, so that URL signatures and JWTs never share one.

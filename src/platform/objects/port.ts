@@ -78,3 +78,6 @@ export interface ObjectEvents {
     handler: (event: ObjectEvent, tx: Queryable) => Promise<void>,
   ): void;
 }
+
+/** S3 ETags come quoted from HEAD/LIST and bare in event notifications: compare them bare. */
+export const bareEtag = (etag: string | undefined) => (etag ?? '').replace(/^W\//, '').replace(/"/g, '');

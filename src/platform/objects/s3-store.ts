@@ -22,7 +22,7 @@ import {
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { badRequest } from '../errors.ts';
 import { keyProblem } from './keys.ts';
-import type { ObjectInfo, ObjectStore, PresignedUrl } from './port.ts';
+import { bareEtag, type ObjectInfo, type ObjectStore, type PresignedUrl } from './port.ts';
 import { tooLarge } from './fs-store.ts';
 
 export interface S3StoreOptions {
@@ -36,9 +36,6 @@ export interface S3StoreOptions {
   /** Largest object `put` buffers when given a stream of unknown size. */
   maxSize: number;
 }
-
-/** S3 ETags come quoted from HEAD/LIST and bare in event notifications: compare them bare. */
-export const bareEtag = (etag: string | undefined) => (etag ?? '').replace(/^W\//, '').replace(/"/g, '');
 
 function isNotFound(e: unknown): boolean {
   if (e instanceof S3ServiceException) {

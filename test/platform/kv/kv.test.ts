@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { KvTypeError, MemoryKv, ValkeyKv, type KeyValueStore } from '../../../src/platform/kv/index.ts';
+import { KvTypeError, MemoryKv, type KeyValueStore } from '../../../src/platform/kv/index.ts';
+import { ValkeyKv } from '../../../src/platform/kv/valkey.ts';
 import { silentLog } from '../../helpers/db.ts';
 import { eventually } from '../../helpers/live.ts';
 

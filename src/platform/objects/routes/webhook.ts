@@ -10,8 +10,7 @@ import type { Http } from '../../app.ts';
 import { AppError, ErrorCode, badRequest } from '../../errors.ts';
 import type { ObjectEventHub } from '../events.ts';
 import { keyProblem } from '../keys.ts';
-import type { ObjectStore } from '../port.ts';
-import { bareEtag } from '../s3-store.ts';
+import { bareEtag, type ObjectStore } from '../port.ts';
 import { S3Notification, WebhookReply } from '../schemas.ts';
 
 /** S3 encodes keys in notifications like a form value: `+` is a space, the rest %-escaped. */
