@@ -61,6 +61,7 @@ const flush = () => {
   parentPort!.postMessage(sent.slice(0, filled * 2));
   filled = 0;
 };
+const cpu0 = process.threadCpuUsage();
 const start = now();
 let next = 0;
 let acked = 0;
@@ -89,4 +90,5 @@ await Promise.all(lanes);
 flush();
 const elapsed = now() - start;
 await Promise.all(clients.map((c) => c.endAsync()));
-parentPort!.postMessage({ done: true, acked, elapsedMs: elapsed });
+const cpu = process.threadCpuUsage(cpu0);
+parentPort!.postMessage({ done: true, acked, elapsedMs: elapsed, cpuUs: cpu.user + cpu.system });

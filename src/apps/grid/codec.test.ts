@@ -30,7 +30,11 @@ describe('grid payload codec', () => {
     expect(() =>
       decodeMetering(buf({ venId: 'v', timestamp: 1767225600, loads: [{ id: 'a' }, { id: 'a' }] }), null),
     ).toThrow(/duplicated/);
-    expect(() => decodeMetering(Buffer.from([0xff, 0x00]), null)).toThrow(/not JSON/);
+    expect(() => decodeMetering(Buffer.from('{"venId": "v", timestamp'), null)).toThrow(/not JSON/);
+    // Stored as received, so it must be text PostgreSQL takes: invalid UTF-8 is refused up front.
+    expect(() => decodeMetering(Buffer.from([0xff, 0x00]), null)).toThrow(/not UTF-8/);
+    const latin1 = Buffer.from('{"venId":"v","timestamp":1767225600,"name":"caf\xe9"}', 'latin1');
+    expect(() => decodeMetering(latin1, null)).toThrow(/not UTF-8/);
   });
 
   it('takes ping and restore acks without an eventId, but not event acks', () => {

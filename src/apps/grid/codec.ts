@@ -2,6 +2,7 @@
  * Decoding of VEN MQTT payloads. Pure: every function either returns a clean value or throws
  * {@link DeadLetter} with a reason a person can act on. Nothing here trusts the payload.
  */
+import { isUtf8 } from 'node:buffer';
 import { DeadLetter } from '../../platform/mqtt/port.ts';
 
 export interface LoadReport {
@@ -69,6 +70,8 @@ const MAX_LOADS = 256;
 const ID = /^[\w.:@-]{1,128}$/;
 
 export function parseJsonObject(payload: Buffer): Record<string, unknown> {
+  // Payloads are stored as received, and PostgreSQL refuses text that is not UTF-8.
+  if (!isUtf8(payload)) throw new DeadLetter('payload is not UTF-8');
   let body: unknown;
   try {
     body = JSON.parse(payload.toString('utf8'));

@@ -90,7 +90,8 @@ export class GridIngest {
       case 'metering': {
         const m = decodeMetering(msg.payload, venFromTopic);
         if (m.eventId !== null) await this.requireEvent(m.eventId);
-        await this.writer.write(meteringUnit(m, receivedAt, msg.payload.toString('utf8')));
+        // The payload is stored as received (its bytes go straight into the COPY).
+        await this.writer.write(meteringUnit(m, receivedAt, msg.payload));
         this.afterCommit(m.venId, m);
         return;
       }

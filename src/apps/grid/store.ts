@@ -98,8 +98,14 @@ export class GridStore {
   async deleteVen(id: string): Promise<boolean> {
     return this.db.transaction(async (tx) => {
       // The time series have no foreign key (see migration 002): their rows go explicitly.
+      // Load rows are keyed time first: reach the VEN's through its readings (before those go).
+      await tx.query(
+        `DELETE FROM grid_load_readings l USING grid_readings r
+          WHERE r.ven_id = $1 AND l.ts = r.ts AND l.ven_id = r.ven_id`,
+        [id],
+      );
       await tx.query('DELETE FROM grid_readings WHERE ven_id = $1', [id]);
-      await tx.query('DELETE FROM grid_load_readings WHERE ven_id = $1', [id]);
+      await tx.query('DELETE FROM grid_load_snapshots WHERE ven_id = $1', [id]);
       await tx.query('DELETE FROM grid_status_reports WHERE ven_id = $1', [id]);
       return ((await tx.query('DELETE FROM grid_vens WHERE id = $1', [id])).rowCount ?? 0) > 0;
     });
@@ -216,6 +222,7 @@ export class GridStore {
     return r.rows;
   }
 
+  /** One load's history, from metering loads (reached through the VEN's readings) and snapshots. */
   async loadBuckets(o: {
     start: Date;
     end: Date;
@@ -227,8 +234,13 @@ export class GridStore {
       `SELECT date_bin(make_interval(secs => $3::float8 / 1000), ts, 'epoch'::timestamptz) AS bucket,
               avg(current_power_kw) AS used, avg(shed_capability_kw) AS shed,
               NULL::text AS event_id, NULL::float8 AS requested
-         FROM grid_load_readings
-        WHERE ven_id = $4 AND load_id = $5 AND ts >= $1 AND ts < $2
+         FROM (SELECT l.ts, l.current_power_kw, l.shed_capability_kw
+                 FROM grid_readings r
+                 JOIN grid_load_readings l ON l.ts = r.ts AND l.ven_id = r.ven_id AND l.load_id = $5
+                WHERE r.ven_id = $4 AND r.ts >= $1 AND r.ts < $2
+               UNION ALL
+               SELECT ts, current_power_kw, shed_capability_kw FROM grid_load_snapshots
+                WHERE ven_id = $4 AND load_id = $5 AND ts >= $1 AND ts < $2) x
         GROUP BY 1 ORDER BY 1`,
       [o.start, o.end, o.bucketMs, o.venId, o.loadId],
     );
@@ -249,17 +261,31 @@ export class GridStore {
       priority: number | null;
       source: string;
     }>(
-      `SELECT * FROM (
-         SELECT load_id, ts, name, type, capacity_kw, shed_capability_kw, current_power_kw, enabled, priority, source
-           FROM grid_load_readings
+      `WITH metering AS (
+         SELECT l.load_id, l.ts, l.name, l.type, l.capacity_kw, l.shed_capability_kw, l.current_power_kw,
+                l.enabled, l.priority, 'metering' AS source
+           FROM grid_readings r
+           JOIN grid_load_readings l ON l.ts = r.ts AND l.ven_id = r.ven_id
+          WHERE r.ven_id = $1 AND r.ts >= $3 AND r.ts < $4 AND ($2::text IS NULL OR l.load_id = $2)
+          ORDER BY r.ts DESC, l.load_id DESC LIMIT $5),
+       snapshots AS (
+         SELECT load_id, ts, name, type, capacity_kw, shed_capability_kw, current_power_kw, enabled, priority,
+                'snapshot' AS source
+           FROM grid_load_snapshots
           WHERE ven_id = $1 AND ($2::text IS NULL OR load_id = $2) AND ts >= $3 AND ts < $4
-          ORDER BY ts DESC, load_id DESC LIMIT $5) x
-       ORDER BY ts, load_id`,
+          ORDER BY ts DESC, load_id DESC LIMIT $5)
+       SELECT * FROM (
+         SELECT * FROM (SELECT * FROM metering UNION ALL SELECT * FROM snapshots) u
+          ORDER BY ts DESC, load_id DESC, source LIMIT $5) x
+       ORDER BY ts, load_id, source`,
       [o.venId, o.loadId, o.start, o.end, o.limit],
     );
     const total = await this.db.query<{ n: number }>(
-      `SELECT count(*)::int8 AS n FROM grid_load_readings
-        WHERE ven_id = $1 AND ($2::text IS NULL OR load_id = $2) AND ts >= $3 AND ts < $4`,
+      `SELECT (SELECT count(*) FROM grid_readings r
+                 JOIN grid_load_readings l ON l.ts = r.ts AND l.ven_id = r.ven_id
+                WHERE r.ven_id = $1 AND r.ts >= $3 AND r.ts < $4 AND ($2::text IS NULL OR l.load_id = $2))
+            + (SELECT count(*) FROM grid_load_snapshots
+                WHERE ven_id = $1 AND ($2::text IS NULL OR load_id = $2) AND ts >= $3 AND ts < $4) AS n`,
       [o.venId, o.loadId, o.start, o.end],
     );
     return { rows: r.rows, total: total.rows[0]?.n ?? 0 };

@@ -63,23 +63,32 @@ export const READINGS: TableSpec = {
   copy: true,
 };
 
+const LOAD_COLUMNS = [
+  { name: 'ven_id', type: 'text' },
+  { name: 'load_id', type: 'text' },
+  { name: 'ts', type: 'timestamptz' },
+  { name: 'name', type: 'text' },
+  { name: 'type', type: 'text' },
+  { name: 'capacity_kw', type: 'float8' },
+  { name: 'shed_capability_kw', type: 'float8' },
+  { name: 'current_power_kw', type: 'float8' },
+  { name: 'enabled', type: 'bool' },
+  { name: 'priority', type: 'int4' },
+] as const;
+
+/** The loads of metering messages, keyed time first (migration 003). */
 export const LOAD_READINGS: TableSpec = {
   table: 'grid_load_readings',
-  columns: [
-    { name: 'ven_id', type: 'text' },
-    { name: 'load_id', type: 'text' },
-    { name: 'ts', type: 'timestamptz' },
-    { name: 'name', type: 'text' },
-    { name: 'type', type: 'text' },
-    { name: 'capacity_kw', type: 'float8' },
-    { name: 'shed_capability_kw', type: 'float8' },
-    { name: 'current_power_kw', type: 'float8' },
-    { name: 'enabled', type: 'bool' },
-    { name: 'priority', type: 'int4' },
-    { name: 'source', type: 'text' },
-  ],
-  onConflict: 'ON CONFLICT (ven_id, ts, load_id) DO NOTHING',
+  columns: LOAD_COLUMNS,
+  onConflict: 'ON CONFLICT (ts, ven_id, load_id) DO NOTHING',
   copy: true,
+};
+
+/** The loads of the loads topic's snapshots (rare), keyed per VEN. */
+export const LOAD_SNAPSHOTS: TableSpec = {
+  table: 'grid_load_snapshots',
+  columns: LOAD_COLUMNS,
+  onConflict: 'ON CONFLICT (ven_id, ts, load_id) DO NOTHING',
 };
 
 export const STATUS_REPORTS: TableSpec = {
@@ -100,7 +109,13 @@ export const STATUS_REPORTS: TableSpec = {
  * What the ingest batch writer fills, in this order: the time series (no foreign keys, see
  * migration 002), then the VENs' state, which also registers unknown VENs in the same transaction.
  */
-export const GRID_TABLES: readonly TableSpec[] = [READINGS, LOAD_READINGS, STATUS_REPORTS, VEN_UPSERT];
+export const GRID_TABLES: readonly TableSpec[] = [
+  READINGS,
+  LOAD_READINGS,
+  LOAD_SNAPSHOTS,
+  STATUS_REPORTS,
+  VEN_UPSERT,
+];
 
 /** Milliseconds of a timestamp cell (a Date, or null: before everything). */
 const time = (v: unknown) => (v instanceof Date ? v.getTime() : -Infinity);
@@ -116,7 +131,7 @@ function venRow(
   return [venId, venId, 'online', venId, receivedAt, at, power, shed, eventId];
 }
 
-function loadRows(venId: string, at: Date, loads: LoadReport[], source: string): unknown[][] {
+function loadRows(venId: string, at: Date, loads: LoadReport[]): unknown[][] {
   return loads.map((l) => [
     venId,
     l.id,
@@ -128,11 +143,11 @@ function loadRows(venId: string, at: Date, loads: LoadReport[], source: string):
     l.currentPowerKw,
     l.enabled,
     l.priority,
-    source,
   ]);
 }
 
-export function meteringUnit(m: Metering, receivedAt: Date, raw: string): Unit {
+/** `raw`: the payload as received (valid JSON: it was just decoded). */
+export function meteringUnit(m: Metering, receivedAt: Date, raw: string | Buffer): Unit {
   return {
     grid_readings: [
       [
@@ -146,7 +161,7 @@ export function meteringUnit(m: Metering, receivedAt: Date, raw: string): Unit {
         raw,
       ],
     ],
-    grid_load_readings: loadRows(m.venId, m.timestamp, m.loads, 'metering'),
+    grid_load_readings: loadRows(m.venId, m.timestamp, m.loads),
     grid_vens: [venRow(m.venId, m.timestamp, receivedAt, m.usedPowerKw, m.shedPowerKw, m.eventId)],
   };
 }
@@ -173,7 +188,7 @@ export function statusUnit(s: StatusReport, receivedAt: Date): Unit {
 export function snapshotUnit(s: LoadSnapshot, receivedAt: Date): Unit {
   // A snapshot refreshes lastSeen and the loads, not the VEN's power figures.
   return {
-    grid_load_readings: loadRows(s.venId, s.timestamp, s.loads, 'snapshot'),
+    grid_load_snapshots: loadRows(s.venId, s.timestamp, s.loads),
     grid_vens: [venRow(s.venId, null, receivedAt, null, null, null)],
   };
 }

@@ -261,17 +261,25 @@ export class BatchWriter {
   }
 }
 
-/** The parameters of `insertSql(spec)`: one array per column; Dates as ISO text. */
+/**
+ * The parameters of `insertSql(spec)`: one array per column; Dates as ISO text; Buffers in text
+ * and JSON columns as the UTF-8 text they hold (the driver would send them as bytea).
+ */
 function unnestParams(spec: TableSpec, rows: readonly (readonly unknown[])[]): unknown[][] {
-  return spec.columns.map((c, i) =>
-    c.type === 'timestamptz'
-      ? rows.map((row) => {
-          const v = row[i];
-          // The driver would format a Date in local time, slowly; ISO text is exact and cheap.
-          return v instanceof Date ? v.toISOString() : (v ?? null);
-        })
-      : rows.map((row) => row[i] ?? null),
-  );
+  return spec.columns.map((c, i) => {
+    if (c.type === 'timestamptz')
+      return rows.map((row) => {
+        const v = row[i];
+        // The driver would format a Date in local time, slowly; ISO text is exact and cheap.
+        return v instanceof Date ? v.toISOString() : (v ?? null);
+      });
+    if (c.type === 'text' || c.type === 'json' || c.type === 'jsonb')
+      return rows.map((row) => {
+        const v = row[i];
+        return Buffer.isBuffer(v) ? v.toString('utf8') : (v ?? null);
+      });
+    return rows.map((row) => row[i] ?? null);
+  });
 }
 
 function isDataError(e: unknown): boolean {

@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { badRequest } from '../errors.ts';
 import type { LiveBus } from './bus.ts';
+import { PeerInterest, type InterestMessage } from './interest.ts';
 import type { LiveChannel, LiveEvent, PublishOptions } from './port.ts';
 import type { LiveStore, Retention, StoredEvent } from './store.ts';
 import { SubscriberIndex, WireEvent, type WireHandler } from './subscribers.ts';
@@ -26,6 +27,8 @@ export interface LiveHubOptions {
   pruneIntervalMs?: number;
   /** Events waiting for the bus beyond which the oldest are dropped (default 100,000). */
   maxBacklog?: number;
+  /** How often this instance announces its subscriptions to the others (default 10 s). */
+  interestRefreshMs?: number;
   onDeliver?: (delivered: number) => void;
 }
 
@@ -51,7 +54,9 @@ export class LiveHub implements LiveChannel {
   private readonly log: Logger;
   private readonly store: LiveStore | undefined;
   private readonly bus: LiveBus | undefined;
-  private readonly index = new SubscriberIndex();
+  private readonly index = new SubscriberIndex(() => this.interest?.localChanged());
+  /** What the other instances subscribe to (only events they want go on the bus). */
+  private readonly interest: PeerInterest | null;
   private readonly durableMatchers: ((topic: string) => boolean)[] = [];
   /**
    * The last id this instance handed out or saw (a hybrid logical clock): ids are strictly
@@ -76,14 +81,43 @@ export class LiveHub implements LiveChannel {
     this.retention = opts.retention ?? { perTopic: 1000, maxAgeMinutes: 60 };
     this.maxBacklog = opts.maxBacklog ?? 100_000;
     this.onDeliver = opts.onDeliver;
+    this.interest = opts.bus
+      ? new PeerInterest({
+          origin: this.origin,
+          send: (payload) => (opts.bus as LiveBus).send(payload),
+          localPatterns: () => this.index.patterns(),
+          maxPayload: opts.bus.maxPayload,
+          log: opts.log,
+          ...(opts.interestRefreshMs ? { refreshMs: opts.interestRefreshMs } : {}),
+        })
+      : null;
     this.durable(opts.durableTopics ?? []);
     const prune = opts.pruneIntervalMs ?? 60_000;
     if (this.store && prune > 0) this.timers.push(setInterval(() => void this.prune(), prune).unref());
   }
 
-  /** Starts receiving from the other instances. */
+  /** Starts receiving from the other instances, and tells them what this one subscribes to. */
   async start(): Promise<void> {
     await this.bus?.start((payload) => this.receive(payload));
+    await this.interest?.start();
+  }
+
+  /**
+   * Resolves once the other instances know this instance's subscriptions as they are now, so
+   * that what they publish from then on reaches its subscribers (see `interest.ts`).
+   */
+  interestSettled(): Promise<void> {
+    return this.interest?.settled() ?? Promise.resolve();
+  }
+
+  /** Other instances this one has heard from (their subscriptions decide what is sent). */
+  get peers(): number {
+    return this.interest?.peerCount ?? 0;
+  }
+
+  /** Whether an event on `topic` would be sent to the other instances (some of them want it). */
+  forwards(topic: string): boolean {
+    return this.interest?.wants(topic) ?? false;
   }
 
   async stop(): Promise<void> {
@@ -92,6 +126,7 @@ export class LiveHub implements LiveChannel {
     // Let queued durable writes and bus sends finish (they are short), then stop listening.
     for (let i = 0; i < 100 && (this.durableFlushing || this.sending || this.durableQueue.length > 0); i++)
       await new Promise((r) => setTimeout(r, 10));
+    await this.interest?.stop();
     await this.bus?.stop();
     await this.receiving;
   }
@@ -218,7 +253,7 @@ export class LiveHub implements LiveChannel {
   }
 
   private enqueue(wire: WireEvent, stored: boolean) {
-    if (!this.bus) return;
+    if (!this.bus || !this.interest?.wants(wire.event.topic)) return;
     this.outgoing.push({ wire, stored });
     if (this.outgoing.length > this.maxBacklog) {
       const dropped = this.outgoing.splice(0, this.outgoing.length - this.maxBacklog);
@@ -284,17 +319,25 @@ export class LiveHub implements LiveChannel {
     }
   }
 
-  /** Handles one bus message; messages are processed strictly in order (fetches included). */
+  /**
+   * Handles one bus message. Events are processed strictly in order (fetches included); interest
+   * messages at once.
+   */
   private receive(payload: string) {
     if (payload.startsWith(`{"o":"${this.origin}"`)) return;
+    let message: { e?: BusItem[] } & InterestMessage;
+    try {
+      message = JSON.parse(payload) as typeof message;
+    } catch (e) {
+      this.log.warn({ err: e }, 'unreadable live bus message');
+      return;
+    }
+    const items = message.e;
+    if (!Array.isArray(items)) {
+      this.interest?.handle(message);
+      return;
+    }
     this.receiving = this.receiving.then(async () => {
-      let items: BusItem[];
-      try {
-        items = (JSON.parse(payload) as { e: BusItem[] }).e;
-      } catch (e) {
-        this.log.warn({ err: e }, 'unreadable live bus message');
-        return;
-      }
       const refs = items.filter((i): i is [string, number] => Array.isArray(i));
       let fetched = new Map<string, StoredEvent>();
       if (refs.length > 0 && this.store) {

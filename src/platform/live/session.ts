@@ -75,6 +75,9 @@ export class LiveSession {
         this.held = [];
         this.heldBytes = 0;
         this.resubscribe();
+        // The other instances learn of the new patterns before the replay is read, so that an
+        // event is either in the replay or arrives live.
+        await this.hub.interestSettled();
         let events: WireEvent[];
         try {
           events = await this.hub.replayWire(fresh, since, this.opts.replayLimit);
@@ -96,7 +99,9 @@ export class LiveSession {
         for (const w of held) if (!this.wasReplayed(w)) this.send(w);
       } else {
         this.resubscribe();
+        await this.hub.interestSettled();
       }
+      if (this.closed) return;
       this.transport.control({ type: 'subscribed', topics: this.topics, replayed, truncated });
     });
   }

@@ -89,42 +89,63 @@ export class SubscriberIndex {
   private readonly wildcards = new Map<string, PatternGroup>();
   private seq = 0;
   private count = 0;
+  /** Called when a pattern gains its first subscriber or loses its last. */
+  private readonly onPatternsChanged: () => void;
+
+  constructor(onPatternsChanged: () => void = () => undefined) {
+    this.onPatternsChanged = onPatternsChanged;
+  }
 
   get size(): number {
     return this.count;
   }
 
+  /** Every pattern (or exact topic) some subscriber holds. */
+  patterns(): string[] {
+    return [...this.exact.keys(), ...this.wildcards.keys()];
+  }
+
   add(patterns: readonly string[], handler: WireHandler): () => void {
     const sub: Subscriber = { handler, seen: 0 };
     const unique = [...new Set(patterns)];
+    let changed = false;
     for (const p of unique) {
       if (p.includes('*')) {
         let group = this.wildcards.get(p);
-        if (!group) this.wildcards.set(p, (group = { matches: compilePattern(p), subscribers: new Set() }));
+        if (!group) {
+          this.wildcards.set(p, (group = { matches: compilePattern(p), subscribers: new Set() }));
+          changed = true;
+        }
         group.subscribers.add(sub);
       } else {
         let set = this.exact.get(p);
-        if (!set) this.exact.set(p, (set = new Set()));
+        if (!set) {
+          this.exact.set(p, (set = new Set()));
+          changed = true;
+        }
         set.add(sub);
       }
     }
     this.count++;
+    if (changed) this.onPatternsChanged();
     let removed = false;
     return () => {
       if (removed) return;
       removed = true;
       this.count--;
+      let gone = false;
       for (const p of unique) {
         if (p.includes('*')) {
           const group = this.wildcards.get(p);
           group?.subscribers.delete(sub);
-          if (group?.subscribers.size === 0) this.wildcards.delete(p);
+          if (group?.subscribers.size === 0) gone = this.wildcards.delete(p) || gone;
         } else {
           const set = this.exact.get(p);
           set?.delete(sub);
-          if (set?.size === 0) this.exact.delete(p);
+          if (set?.size === 0) gone = this.exact.delete(p) || gone;
         }
       }
+      if (gone) this.onPatternsChanged();
     };
   }
 

@@ -49,16 +49,28 @@ export async function startConsumer(deps: ConsumerDeps, opts: ConsumeOptions): P
   let fifo: InFlight[] = [];
   let head = 0;
   const byId = new Map<number, InFlight>();
-  const running = new Set<Promise<void>>();
+  /** Messages taken and not yet stored or dead-lettered; `stop()` waits for them. */
+  let working = 0;
+  let idle: (() => void) | null = null;
   let generation = 0;
 
   const sendPacket = (client as unknown as { _sendPacket: SendPacket })._sendPacket.bind(client);
   const flush = () => {
+    // A commit settles a whole batch: its PUBACKs leave in one write, not one syscall each.
+    const stream = client.stream as { cork?: () => void; uncork?: () => void } | undefined;
+    let corked = false;
     while (head < fifo.length && fifo[head]!.settled && fifo[head]!.ack !== null) {
       const first = fifo[head++]!;
       if (byId.get(first.messageId) === first) byId.delete(first.messageId);
-      if (first.generation === generation && client.connected) sendPacket(first.ack!);
+      if (first.generation === generation && client.connected) {
+        if (!corked && stream?.cork) {
+          stream.cork();
+          corked = true;
+        }
+        sendPacket(first.ack!);
+      }
     }
+    if (corked) stream?.uncork?.();
     if (head > 1024 && head * 2 > fifo.length) {
       fifo = fifo.slice(head);
       head = 0;
@@ -77,6 +89,10 @@ export async function startConsumer(deps: ConsumerDeps, opts: ConsumeOptions): P
     sendPacket(packet, cb, cbStorePut);
   };
 
+  const finished = () => {
+    if (--working === 0 && idle) idle();
+  };
+
   client.handleMessage = (packet: IPublishPacket, callback) => {
     const message: MqttMessage = {
       topic: packet.topic,
@@ -89,29 +105,35 @@ export async function startConsumer(deps: ConsumerDeps, opts: ConsumeOptions): P
       fifo.push(entry);
       byId.set(packet.messageId, entry);
     }
-    const run = async () => {
-      await opts.admit?.();
+    const settle = () => {
+      if (entry) entry.settled = true;
+      flush();
+      finished();
+    };
+    const take = () => {
+      working++;
       deps.onMessage?.();
-      const done = opts.handler(message).catch(async (e: unknown) => {
+      let done: Promise<void>;
+      try {
+        done = opts.handler(message);
+      } catch (e) {
+        done = Promise.reject(e instanceof Error ? e : new Error(String(e)));
+      }
+      done.then(settle, (e: unknown) => {
         const reason = e instanceof Error ? e.message : String(e);
         // A failed dead-letter write leaves the message unacknowledged: the broker redelivers it.
-        await deps.deadLetter(message, reason);
+        deps.deadLetter(message, reason).then(settle, (err: unknown) => {
+          deps.log.error({ err, topic: message.topic }, 'message neither stored nor dead-lettered');
+          finished();
+        });
       });
-      const tracked = done.then(
-        () => {
-          if (entry) entry.settled = true;
-          flush();
-        },
-        (e: unknown) =>
-          deps.log.error({ err: e, topic: message.topic }, 'message neither stored nor dead-lettered'),
-      );
-      running.add(tracked);
-      void tracked.finally(() => running.delete(tracked));
+      // Calling back lets MQTT.js read the next packet (and queue this one's PUBACK, held above).
+      callback();
     };
-    run().then(
-      () => callback(),
-      (e: unknown) => callback(e as Error),
-    );
+    // Backpressure: while admission is pending, nothing more is read from the socket.
+    const admitted = opts.admit?.();
+    if (admitted) admitted.then(take, (e: unknown) => callback(e as Error));
+    else take();
   };
 
   client.on('connect', () => {
@@ -148,7 +170,7 @@ export async function startConsumer(deps: ConsumerDeps, opts: ConsumeOptions): P
       return client.connected;
     },
     async stop() {
-      await Promise.allSettled([...running]);
+      if (working > 0) await new Promise<void>((resolve) => (idle = resolve));
       flush();
       await client.endAsync();
     },

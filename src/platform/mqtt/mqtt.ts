@@ -100,7 +100,11 @@ export async function openMqtt(deps: {
             deps.log.warn({ topic: message.topic, reason, bytes: message.payload.length }, 'dead letter');
             await deadLetters.add(opts.name, message, reason);
           },
-          onMessage: () => received.inc({ consumer: opts.name }),
+          // Bound once: resolving labels per message showed in ingest profiles.
+          onMessage: (
+            (counter) => () =>
+              counter.inc()
+          )(received.labels({ consumer: opts.name })),
         },
         opts,
       );

@@ -144,6 +144,7 @@ describe.each(backends())('two live hubs on one %s database', (backend) => {
     two = hub();
     await one.start();
     await two.start();
+    await eventually(() => one.peers === 1 && two.peers === 1, 'the hubs to know each other');
   });
   afterAll(async () => {
     await one.stop();
@@ -156,6 +157,9 @@ describe.each(backends())('two live hubs on one %s database', (backend) => {
     const onTwo: LiveEvent[] = [];
     one.subscribe(['hub.*'], (e) => onOne.push(e));
     two.subscribe(['hub.*'], (e) => onTwo.push(e));
+    // Effective across instances once the other hub has acknowledged the new subscription.
+    await two.interestSettled();
+    expect(one.forwards('hub.t')).toBe(true);
     const sizes = [10, 9000, 20_000, 50_000, 30, 7950];
     for (const [i, n] of sizes.entries())
       await one.publish(i % 2 ? 'hub.keep.t' : 'hub.t', { i, s: 'z'.repeat(n) });
@@ -204,9 +208,32 @@ describe.each(backends())('two live hubs on one %s database', (backend) => {
     await late.stop();
   });
 
+  it('sends an event on the bus only when another instance subscribes to its topic', async () => {
+    expect(one.forwards('hub2.alone')).toBe(false);
+    const onOne: LiveEvent[] = [];
+    const onTwo: LiveEvent[] = [];
+    one.subscribe(['hub2.*'], (e) => onOne.push(e));
+    await one.interestSettled();
+    // Only one's own subscriber wants it: delivered there, nothing sent.
+    await one.publish('hub2.alone', 1);
+    expect(onOne.length).toBe(1);
+    expect(one.forwards('hub2.alone')).toBe(false);
+    const unsubscribe = two.subscribe(['hub2.shared.*'], (e) => onTwo.push(e));
+    await two.interestSettled();
+    expect(one.forwards('hub2.shared.x')).toBe(true);
+    expect(one.forwards('hub2.alone')).toBe(false);
+    await one.publish('hub2.shared.x', 2);
+    await eventually(() => onTwo.length === 1, 'the event two subscribed to');
+    // Once two lets go, one stops sending again.
+    unsubscribe();
+    await two.interestSettled();
+    await eventually(() => !one.forwards('hub2.shared.x'), 'one to learn that two unsubscribed');
+  });
+
   it('keeps local events local', async () => {
     const onTwo: LiveEvent[] = [];
     two.subscribe(['hub.local.*'], (e) => onTwo.push(e));
+    await two.interestSettled();
     await one.publish('hub.local.a', 1, { local: true });
     await one.publish('hub.local.b', 2);
     await eventually(() => onTwo.length === 1, 'the shared event');
