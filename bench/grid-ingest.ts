@@ -90,14 +90,24 @@ async function startMosquitto(dir: string) {
   return { url: `mqtt://127.0.0.1:${port}`, stop: () => child.kill('SIGTERM') };
 }
 
-/** Broker pass-through: the same publishers into a plain QoS 1 subscriber. */
-async function passThrough(url: string, count: number, maxMs: number) {
+/**
+ * Broker pass-through: the same publishers into a plain QoS 1 subscriber, flat out (`rate` 0) or
+ * paced; paced, the subscriber also reads each message's sequence number for the latency.
+ */
+async function passThrough(url: string, count: number, maxMs: number, rate = 0) {
   const sub = await mqtt.connectAsync(url, { clientId: `bench-sub-${Date.now()}`, clean: true });
+  const base = Date.UTC(2026, 0, 1);
+  const first = rate > 0 ? 20_000_000 : 0;
+  const arrived = new Float64Array(rate > 0 ? count : 0).fill(NaN);
   let got = 0;
   let lastAt = 0;
-  sub.on('message', () => {
+  sub.on('message', (_topic, payload) => {
     got++;
     lastAt = now();
+    if (rate > 0) {
+      const i = (JSON.parse(payload.toString()) as { timestamp: number }).timestamp - base - first;
+      if (i >= 0 && i < arrived.length) arrived[i] = lastAt;
+    }
   });
   await sub.subscribeAsync('bench/pass/#', { qos: 1 });
   const cpu0 = cpuSnapshot();
@@ -105,21 +115,25 @@ async function passThrough(url: string, count: number, maxMs: number) {
     url,
     connections: 4,
     vens: 1000,
-    first: 0,
+    first,
     count,
-    rate: 0,
+    rate,
     maxMs,
-    base: 0,
+    base,
     window: 100,
     topic: 'bench/pass',
   });
   const deadline = now() + 10_000;
   while (got < pub.acked && now() < deadline) await new Promise((r) => setTimeout(r, 5));
   // From the first message sent (not from starting the worker) to the last one received.
-  const rate = (got / (lastAt - firstSent(pub.sent))) * 1000;
+  const msgPerSec = (got / (lastAt - firstSent(pub.sent))) * 1000;
   const cpu = { ...cpuPer(cpu0, cpuSnapshot(), got), publisher: Math.round((pub.cpuUs / got) * 10) / 10 };
   await sub.endAsync();
-  return { rate, cpu };
+  const lat: number[] = [];
+  for (let i = 0; i < arrived.length; i++)
+    if (!Number.isNaN(arrived[i]!) && !Number.isNaN(pub.sent[i]!)) lat.push(arrived[i]! - pub.sent[i]!);
+  lat.sort((a, b) => a - b);
+  return { rate: msgPerSec, cpu, p50: percentile(lat, 50), p99: percentile(lat, 99) };
 }
 
 async function gatewayPhase(
@@ -196,6 +210,7 @@ async function runSetup(name: string, server: Server, brokerUrl: string, quick: 
   const rows = (await countRows(server)) - before;
   const rowsPerSec = (rows / flat.persisted) * flat.msgPerSec;
   const shapes = await measureInsertShapes(server.core.db, { total: quick ? 20_000 : 100_000, batch: 1000 });
+  const passPaced = await passThrough(brokerUrl, quick ? 20_000 : 50_000, quick ? 2000 : 5000, 10_000);
   const paced = await gatewayPhase(server, brokerUrl, {
     count: quick ? 20_000 : 50_000,
     maxMs: quick ? 2000 : 5000,
@@ -213,6 +228,8 @@ async function runSetup(name: string, server: Server, brokerUrl: string, quick: 
     'paced msg/s': Math.round(paced.msgPerSec),
     'p50 ms @10k/s': Math.round(paced.p50 * 10) / 10,
     'p99 ms @10k/s': Math.round(paced.p99 * 10) / 10,
+    'broker pass-through p50 ms @10k/s': Math.round(passPaced.p50 * 10) / 10,
+    'broker pass-through p99 ms @10k/s': Math.round(passPaced.p99 * 10) / 10,
     ...Object.fromEntries(Object.entries(shapes).map(([k, v]) => [`insert ${k} (batches of 1000)`, v])),
     ...cpuFigures('pass-through', pass.cpu),
     ...cpuFigures('gateway flat out', flat.cpu),

@@ -108,7 +108,7 @@ export class Dispatcher {
           registration_id: string;
           shed_availability_kw: number | null;
         }>(
-          `SELECT id, registration_id, shed_availability_kw FROM grid_vens WHERE status = 'online' ORDER BY id`,
+          `SELECT id, registration_id, shed_availability_kw FROM grid_vens_state WHERE status = 'online' ORDER BY id`,
         );
         const split = splitReduction(
           e.requested_reduction_kw,

@@ -58,6 +58,13 @@ export class GridIngest {
   private readonly log: Logger;
   /** This instance's idea of each VEN's status, to announce offline → online once. */
   readonly statuses = new Map<string, string>();
+  /** When this instance last wrote each VEN's row (its `last_seen`), in ms. */
+  private readonly touched = new Map<string, number>();
+  /**
+   * How stale a VEN's `last_seen` may get while it reports: a fraction of the offline threshold,
+   * so that the heartbeat never takes a reporting VEN for a silent one.
+   */
+  private readonly touchMs: number;
   private readonly knownEvents = new Set<string>();
   private readonly kinds = new Map<string, Kind>();
 
@@ -69,6 +76,7 @@ export class GridIngest {
     log: Logger;
   }) {
     this.topics = gridTopics(deps.config);
+    this.touchMs = Math.max(100, Math.min(10_000, Math.floor(deps.config.offlineAfterMs / 6)));
     this.writer = deps.writer;
     this.store = deps.store;
     this.live = deps.live;
@@ -90,22 +98,25 @@ export class GridIngest {
       case 'metering': {
         const m = decodeMetering(msg.payload, venFromTopic);
         if (m.eventId !== null) await this.requireEvent(m.eventId);
+        const touch = this.shouldTouch(m.venId, receivedAt);
         // The payload is stored as received (its bytes go straight into the COPY).
-        await this.writer.write(meteringUnit(m, receivedAt, msg.payload));
-        this.afterCommit(m.venId, m);
+        await this.writer.write(meteringUnit(m, receivedAt, msg.payload, touch));
+        this.afterCommit(m.venId, m, touch, receivedAt);
         return;
       }
       case 'status': {
         const s = decodeStatus(msg.payload, venFromTopic);
         if (s.activeEventId !== null) await this.requireEvent(s.activeEventId);
-        await this.writer.write(statusUnit(s, receivedAt));
-        this.afterCommit(s.venId, null);
+        const touch = this.shouldTouch(s.venId, receivedAt);
+        await this.writer.write(statusUnit(s, receivedAt, touch));
+        this.afterCommit(s.venId, null, touch, receivedAt);
         return;
       }
       case 'loads': {
         const s = decodeLoadSnapshot(msg.payload, venFromTopic);
-        await this.writer.write(snapshotUnit(s, receivedAt));
-        this.afterCommit(s.venId, null);
+        const touch = this.shouldTouch(s.venId, receivedAt);
+        await this.writer.write(snapshotUnit(s, receivedAt, touch));
+        this.afterCommit(s.venId, null, touch, receivedAt);
         return;
       }
       case 'ack': {
@@ -121,7 +132,7 @@ export class GridIngest {
             status: a.status,
           })
           .catch(() => undefined);
-        this.afterCommit(a.venId, null);
+        this.afterCommit(a.venId, null, true, receivedAt); // storeAck wrote the VEN's row
         return;
       }
     }
@@ -151,7 +162,21 @@ export class GridIngest {
     this.knownEvents.delete(id);
   }
 
-  private afterCommit(venId: string, m: Metering | null) {
+  /**
+   * Whether a message's unit writes the VEN's row: when the VEN is not known here to be online
+   * (new, or marked offline: the row registers it or brings it back) or its `last_seen` is older
+   * than `touchMs`. Most messages of a reporting VEN write only their readings.
+   */
+  private shouldTouch(venId: string, receivedAt: Date): boolean {
+    if (this.statuses.get(venId) !== 'online') return true;
+    return receivedAt.getTime() - (this.touched.get(venId) ?? 0) >= this.touchMs;
+  }
+
+  private afterCommit(venId: string, m: Metering | null, touched: boolean, receivedAt: Date) {
+    if (touched) {
+      const at = receivedAt.getTime();
+      if (at > (this.touched.get(venId) ?? 0)) this.touched.set(venId, at);
+    }
     if (this.statuses.get(venId) !== 'online') {
       this.statuses.set(venId, 'online');
       void this.live.publish('grid.vens', { venId, status: 'online' }).catch(() => undefined);

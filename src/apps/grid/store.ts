@@ -74,25 +74,24 @@ export class GridStore {
     lon: number;
     registrationId: string;
   }): Promise<VenRow> {
-    const r = await this.db.query<VenRow>(
-      `INSERT INTO grid_vens (id, name, status, lat, lon, registration_id) VALUES ($1, $2, $3, $4, $5, $6)
-       RETURNING *`,
+    await this.db.query(
+      `INSERT INTO grid_vens (id, name, status, lat, lon, registration_id) VALUES ($1, $2, $3, $4, $5, $6)`,
       [v.id, v.name, v.status, v.lat, v.lon, v.registrationId],
     );
-    return r.rows[0]!;
+    return (await this.getVen(v.id))!;
   }
 
   async updateVen(
     id: string,
     p: { name?: string; status?: string; lat?: number; lon?: number; registrationId?: string },
   ): Promise<VenRow | null> {
-    const r = await this.db.query<VenRow>(
+    const r = await this.db.query(
       `UPDATE grid_vens SET name = coalesce($2, name), status = coalesce($3, status), lat = coalesce($4, lat),
          lon = coalesce($5, lon), registration_id = coalesce($6, registration_id)
-       WHERE id = $1 RETURNING *`,
+       WHERE id = $1`,
       [id, p.name ?? null, p.status ?? null, p.lat ?? null, p.lon ?? null, p.registrationId ?? null],
     );
-    return r.rows[0] ?? null;
+    return (r.rowCount ?? 0) > 0 ? this.getVen(id) : null;
   }
 
   async deleteVen(id: string): Promise<boolean> {
@@ -169,7 +168,7 @@ export class GridStore {
               coalesce(sum(v.shed_availability_kw) FILTER (
                 WHERE v.status = 'online' AND v.active_event_id IN (SELECT id FROM active)), 0) AS current_reduction,
               (SELECT sum(requested_reduction_kw) FROM active) AS requested_active
-         FROM grid_vens v`,
+         FROM grid_vens_state v`,
     );
     return r.rows[0]!;
   }

@@ -6,15 +6,12 @@
 import type { TableSpec, Unit } from '../../platform/ingest/batch-writer.ts';
 import type { LoadReport, Metering, LoadSnapshot, StatusReport } from './codec.ts';
 
-const latest = (col: string, keep = true) =>
-  `${col} = CASE WHEN grid_vens.latest_at IS NULL OR excluded.latest_at >= grid_vens.latest_at
-     THEN ${keep ? `coalesce(excluded.${col}, grid_vens.${col})` : `excluded.${col}`} ELSE grid_vens.${col} END`;
-
 /**
- * The VENs' latest state (their loads are the newest load readings, see `grid_vens_current`).
- * Written last in each batch, so that the row locks it takes are held only for the statement and
- * the COMMIT: concurrent batches carrying the same VENs used to queue behind each other's whole
- * transaction.
+ * A VEN's row as ingest touches it: registered when unknown, marked online, `last_seen` moved
+ * forward. Its latest state is not copied here (it is read from the newest reading or report,
+ * migration 004), and ingest includes this row only when the VEN is not known to be online or
+ * its `last_seen` was written more than a few seconds ago (see `GridIngest`). Written last in
+ * each batch, so that its row locks are held only for the statement and the COMMIT.
  */
 export const VEN_UPSERT: TableSpec = {
   table: 'grid_vens',
@@ -24,27 +21,12 @@ export const VEN_UPSERT: TableSpec = {
     { name: 'status', type: 'text' },
     { name: 'registration_id', type: 'text' },
     { name: 'last_seen', type: 'timestamptz' },
-    { name: 'latest_at', type: 'timestamptz' },
-    { name: 'current_power_kw', type: 'float8' },
-    { name: 'shed_availability_kw', type: 'float8' },
-    { name: 'active_event_id', type: 'text' },
   ],
-  // Unknown VENs register themselves; every message refreshes lastSeen and marks the VEN online;
-  // the "latest" fields only move forward in time (messages may arrive out of order).
   onConflict: `ON CONFLICT (id) DO UPDATE SET
     status = 'online',
-    last_seen = greatest(grid_vens.last_seen, excluded.last_seen),
-    ${latest('current_power_kw')},
-    ${latest('shed_availability_kw')},
-    ${latest('active_event_id', false)},
-    latest_at = greatest(grid_vens.latest_at, excluded.latest_at)`,
+    last_seen = greatest(grid_vens.last_seen, excluded.last_seen)`,
   key: (row) => row[0] as string,
-  merge: (a, b) => {
-    const newer = time(b[5]) >= time(a[5]) ? b : a;
-    const out = [...newer];
-    out[4] = time(a[4]) > time(b[4]) ? a[4] : b[4];
-    return out;
-  },
+  merge: (a, b) => (time(b[4]) >= time(a[4]) ? b : a),
 };
 
 export const READINGS: TableSpec = {
@@ -120,15 +102,9 @@ export const GRID_TABLES: readonly TableSpec[] = [
 /** Milliseconds of a timestamp cell (a Date, or null: before everything). */
 const time = (v: unknown) => (v instanceof Date ? v.getTime() : -Infinity);
 
-function venRow(
-  venId: string,
-  at: Date | null,
-  receivedAt: Date,
-  power: number | null,
-  shed: number | null,
-  eventId: string | null,
-): unknown[] {
-  return [venId, venId, 'online', venId, receivedAt, at, power, shed, eventId];
+/** The VEN's row, when the unit is to touch it (see {@link VEN_UPSERT}). */
+function venRows(venId: string, receivedAt: Date, touch: boolean): unknown[][] {
+  return touch ? [[venId, venId, 'online', venId, receivedAt]] : [];
 }
 
 function loadRows(venId: string, at: Date, loads: LoadReport[]): unknown[][] {
@@ -146,8 +122,8 @@ function loadRows(venId: string, at: Date, loads: LoadReport[]): unknown[][] {
   ]);
 }
 
-/** `raw`: the payload as received (valid JSON: it was just decoded). */
-export function meteringUnit(m: Metering, receivedAt: Date, raw: string | Buffer): Unit {
+/** `raw`: the payload as received (valid JSON: it was just decoded); `touch`: write the VEN's row. */
+export function meteringUnit(m: Metering, receivedAt: Date, raw: string | Buffer, touch: boolean): Unit {
   return {
     grid_readings: [
       [
@@ -162,11 +138,11 @@ export function meteringUnit(m: Metering, receivedAt: Date, raw: string | Buffer
       ],
     ],
     grid_load_readings: loadRows(m.venId, m.timestamp, m.loads),
-    grid_vens: [venRow(m.venId, m.timestamp, receivedAt, m.usedPowerKw, m.shedPowerKw, m.eventId)],
+    grid_vens: venRows(m.venId, receivedAt, touch),
   };
 }
 
-export function statusUnit(s: StatusReport, receivedAt: Date): Unit {
+export function statusUnit(s: StatusReport, receivedAt: Date, touch: boolean): Unit {
   return {
     grid_status_reports: [
       [
@@ -179,16 +155,13 @@ export function statusUnit(s: StatusReport, receivedAt: Date): Unit {
         JSON.stringify(s.raw),
       ],
     ],
-    grid_vens: [
-      venRow(s.venId, s.timestamp, receivedAt, s.currentPowerKw, s.shedAvailabilityKw, s.activeEventId),
-    ],
+    grid_vens: venRows(s.venId, receivedAt, touch),
   };
 }
 
-export function snapshotUnit(s: LoadSnapshot, receivedAt: Date): Unit {
-  // A snapshot refreshes lastSeen and the loads, not the VEN's power figures.
+export function snapshotUnit(s: LoadSnapshot, receivedAt: Date, touch: boolean): Unit {
   return {
     grid_load_snapshots: loadRows(s.venId, s.timestamp, s.loads),
-    grid_vens: [venRow(s.venId, null, receivedAt, null, null, null)],
+    grid_vens: venRows(s.venId, receivedAt, touch),
   };
 }
