@@ -169,47 +169,52 @@ export async function deleteSampleSet(db: Queryable, set: number): Promise<void>
 const FLOAT8_OID = 701;
 const INT4_OID = 23;
 
-function arrayHeader(buf: Buffer, elementOid: number, length: number, hasNull: boolean) {
-  buf.writeInt32BE(1, 0); // dimensions
-  buf.writeInt32BE(hasNull ? 1 : 0, 4);
-  buf.writeInt32BE(elementOid, 8);
-  buf.writeInt32BE(length, 12);
-  buf.writeInt32BE(1, 16); // lower bound
+/** A DataView over a Buffer: big-endian stores without Buffer's per-call argument checks. */
+const viewOf = (buf: Buffer) => new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+
+function arrayHeader(view: DataView, elementOid: number, length: number, hasNull: boolean) {
+  view.setInt32(0, 1); // dimensions
+  view.setInt32(4, hasNull ? 1 : 0);
+  view.setInt32(8, elementOid);
+  view.setInt32(12, length);
+  view.setInt32(16, 1); // lower bound
 }
 
 /** Writes one binary float8 field (length + value, or -1 for NULL when not finite); returns the next offset. */
-function writeFloat8(buf: Buffer, o: number, v: number): number {
+function writeFloat8(view: DataView, o: number, v: number): number {
   if (!Number.isFinite(v)) {
-    buf.writeInt32BE(-1, o);
+    view.setInt32(o, -1);
     return o + 4;
   }
-  buf.writeInt32BE(8, o);
-  buf.writeDoubleBE(v, o + 4);
+  view.setInt32(o, 8);
+  view.setFloat64(o + 4, v);
   return o + 12;
 }
 
 /** float8[] of `values[from..to)`; NaN becomes NULL. */
 export function binaryFloat8Array(values: Float64Array, from: number, to: number): Buffer {
   const buf = Buffer.allocUnsafe(20 + (to - from) * 12);
+  const view = viewOf(buf);
   let hasNull = false;
   let o = 20;
   for (let i = from; i < to; i++) {
     const v = values[i] ?? NaN;
     if (!Number.isFinite(v)) hasNull = true;
-    o = writeFloat8(buf, o, v);
+    o = writeFloat8(view, o, v);
   }
-  arrayHeader(buf, FLOAT8_OID, to - from, hasNull);
+  arrayHeader(view, FLOAT8_OID, to - from, hasNull);
   return buf.subarray(0, o);
 }
 
 /** int4[] of the integers `from..to)`. */
 export function binaryRangeArray(from: number, to: number): Buffer {
   const buf = Buffer.allocUnsafe(20 + (to - from) * 8);
-  arrayHeader(buf, INT4_OID, to - from, false);
+  const view = viewOf(buf);
+  arrayHeader(view, INT4_OID, to - from, false);
   let o = 20;
   for (let i = from; i < to; i++, o += 8) {
-    buf.writeInt32BE(4, o);
-    buf.writeInt32BE(i, o + 4);
+    view.setInt32(o, 4);
+    view.setInt32(o + 4, i);
   }
   return buf;
 }
@@ -248,7 +253,6 @@ function* copyTuples(id: number, s: NodeSeries): Generator<Buffer> {
   const header = Buffer.alloc(19);
   header.write('PGCOPY\n\xff\r\n\0', 0, 'latin1'); // signature, then flags and extension length 0
   yield header;
-  const node = Buffer.from(s.node, 'utf8');
   const floats: Float64Array[] = [
     s.elapsed,
     s.epoch,
@@ -256,26 +260,29 @@ function* copyTuples(id: number, s: NodeSeries): Generator<Buffer> {
     s.energyJ,
     ...METRIC_COLUMNS.map((c) => s.metrics[c]),
   ];
-  const fields = 3 + floats.length;
-  const rowMax = 2 + 12 + 4 + node.length + 8 + floats.length * 12;
+  // What every row starts with: field count, the sample set (int8) and the node name (text).
+  const node = Buffer.from(s.node, 'utf8');
+  const prefix = Buffer.allocUnsafe(18 + node.length);
+  const pv = viewOf(prefix);
+  pv.setInt16(0, 3 + floats.length);
+  pv.setInt32(2, 8);
+  pv.setBigInt64(6, BigInt(id));
+  pv.setInt32(14, node.length);
+  node.copy(prefix, 18);
+  const rowMax = prefix.length + 8 + floats.length * 12;
   const n = s.elapsed.length;
   for (let from = 0; from < n; from += COPY_ROWS) {
     const to = Math.min(n, from + COPY_ROWS);
     const buf = Buffer.allocUnsafe((to - from) * rowMax);
+    const view = viewOf(buf);
     let o = 0;
     for (let i = from; i < to; i++) {
-      buf.writeInt16BE(fields, o);
-      buf.writeInt32BE(8, o + 2);
-      buf.writeBigInt64BE(BigInt(id), o + 6);
-      buf.writeInt32BE(node.length, o + 14);
-      node.copy(buf, o + 18);
-      o += 18 + node.length;
-      buf.writeInt32BE(4, o);
-      buf.writeInt32BE(i, o + 4);
+      buf.set(prefix, o);
+      o += prefix.length;
+      view.setInt32(o, 4);
+      view.setInt32(o + 4, i);
       o += 8;
-      for (const col of floats) {
-        o = writeFloat8(buf, o, col[i] ?? NaN);
-      }
+      for (const col of floats) o = writeFloat8(view, o, col[i] ?? NaN);
     }
     yield buf.subarray(0, o);
   }
