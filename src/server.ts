@@ -238,11 +238,15 @@ export async function startServer(config: Config, log: Logger, opts: CoreOptions
         await http.register(async (scope) => app.routes?.(scope as Http, core), { prefix: app.prefix });
     }
     await http.ready();
-    for (const app of core.apps) {
-      const started = await app.start?.(core);
-      if (started) background.push(started);
-    }
-    if (config.jobs.workers > 0) background.push(await startWorker(core, config.jobs.workers));
+    // The apps start side by side (each waits on its broker and database round trips), and the
+    // job worker with them; `background` keeps the apps' order for stopping, also after a failure.
+    const started = await Promise.allSettled<Stoppable | null | undefined>([
+      ...core.apps.map((app) => Promise.resolve(app.start?.(core))),
+      config.jobs.workers > 0 ? startWorker(core, config.jobs.workers) : Promise.resolve(null),
+    ]);
+    for (const r of started) if (r.status === 'fulfilled' && r.value) background.push(r.value);
+    const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
     try {
       await http.listen({ host: config.host, port: config.port });
     } catch (e) {
