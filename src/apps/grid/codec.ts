@@ -139,15 +139,16 @@ function loadsOf(o: Record<string, unknown>): LoadReport[] {
   if (v === undefined || v === null) return [];
   if (!Array.isArray(v)) throw new DeadLetter('loads must be an array');
   if (v.length > MAX_LOADS) throw new DeadLetter(`more than ${MAX_LOADS} loads`);
-  const seen = new Set<string>();
+  const ids: string[] = [];
   return v.map((l: unknown, i) => {
     if (typeof l !== 'object' || l === null || Array.isArray(l))
       throw new DeadLetter(`loads[${i}] is not an object`);
     const x = l as Record<string, unknown>;
     const id = typeof x.id === 'number' && Number.isInteger(x.id) ? String(x.id) : x.id;
     if (typeof id !== 'string' || !ID.test(id)) throw new DeadLetter(`loads[${i}].id missing or invalid`);
-    if (seen.has(id)) throw new DeadLetter(`loads[${i}].id duplicated`);
-    seen.add(id);
+    // A handful of loads per message: a scan beats building a Set for each one.
+    if (ids.includes(id)) throw new DeadLetter(`loads[${i}].id duplicated`);
+    ids.push(id);
     const enabled = x.enabled;
     if (enabled !== undefined && enabled !== null && typeof enabled !== 'boolean')
       throw new DeadLetter(`loads[${i}].enabled must be a boolean`);

@@ -66,7 +66,8 @@ export class GridIngest {
    */
   private readonly touchMs: number;
   private readonly knownEvents = new Set<string>();
-  private readonly kinds = new Map<string, Kind>();
+  /** Per topic (one per VEN and kind): what it carries and the VEN id its name holds, if any. */
+  private readonly kinds = new Map<string, { kind: Kind; venFromTopic: string | null }>();
 
   constructor(deps: {
     config: GridConfig;
@@ -88,10 +89,9 @@ export class GridIngest {
   }
 
   handle = async (msg: MqttMessage): Promise<void> => {
-    const kind = this.kindOf(msg.topic);
-    if (kind === undefined) throw new DeadLetter('no handler for this topic');
-    const parts = msg.topic.split('/');
-    const venFromTopic = parts[0] === 'ven' && parts.length === 3 ? (parts[2] ?? null) : null;
+    const route = this.routeOf(msg.topic);
+    if (route === undefined) throw new DeadLetter('no handler for this topic');
+    const { kind, venFromTopic } = route;
     const resolved: Exclude<Kind, 'auto'> = kind === 'auto' ? classify(parseJsonObject(msg.payload)) : kind;
     const receivedAt = new Date();
     switch (resolved) {
@@ -138,16 +138,18 @@ export class GridIngest {
     }
   };
 
-  /** Which filter a topic falls under, remembered per topic (one per VEN and kind). */
-  private kindOf(topic: string): Kind | undefined {
-    let kind = this.kinds.get(topic);
-    if (kind === undefined) {
-      kind = this.topics.find((t) => topicMatches(t.filter, topic))?.kind;
+  /** Which filter a topic falls under (and the VEN id in `ven/<kind>/<id>`), remembered per topic. */
+  private routeOf(topic: string): { kind: Kind; venFromTopic: string | null } | undefined {
+    let route = this.kinds.get(topic);
+    if (route === undefined) {
+      const kind = this.topics.find((t) => topicMatches(t.filter, topic))?.kind;
       if (kind === undefined) return undefined;
+      const parts = topic.split('/');
+      route = { kind, venFromTopic: parts[0] === 'ven' && parts.length === 3 ? (parts[2] ?? null) : null };
       if (this.kinds.size >= 100_000) this.kinds.clear();
-      this.kinds.set(topic, kind);
+      this.kinds.set(topic, route);
     }
-    return kind;
+    return route;
   }
 
   /** An unknown eventId is a bad payload (the seed failed on a foreign key instead). */
