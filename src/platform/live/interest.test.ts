@@ -42,6 +42,12 @@ const settle = () => new Promise((r) => setTimeout(r, 20));
 
 describe('peer interest', () => {
   const started: PeerInterest[] = [];
+  const startAll = async (...members: Member[]) => {
+    for (const m of members) {
+      await m.interest.start();
+      started.push(m.interest);
+    }
+  };
   afterEach(async () => {
     for (const p of started.splice(0)) await p.stop();
   });
@@ -50,10 +56,7 @@ describe('peer interest', () => {
     const c = cluster();
     const a = c.make('a');
     const b = c.make('b');
-    for (const m of [a, b]) {
-      await m.interest.start();
-      started.push(m.interest);
-    }
+    await startAll(a, b);
     await settle();
     expect(a.interest.peerCount).toBe(1);
     expect(a.interest.wants('grid.telemetry.v1')).toBe(false);
@@ -86,10 +89,7 @@ describe('peer interest', () => {
     const c = cluster();
     const a = c.make('a');
     const b = c.make('b', { maxPayload: 200 });
-    for (const m of [a, b]) {
-      await m.interest.start();
-      started.push(m.interest);
-    }
+    await startAll(a, b);
     b.patterns = Array.from({ length: 50 }, (_, i) => `grid.telemetry.ven-${i}`);
     b.interest.localChanged();
     await b.interest.settled();
@@ -100,10 +100,7 @@ describe('peer interest', () => {
     const c = cluster();
     const a = c.make('a');
     const b = c.make('b', { ackTimeoutMs: 50 });
-    for (const m of [a, b]) {
-      await m.interest.start();
-      started.push(m.interest);
-    }
+    await startAll(a, b);
     await settle();
     a.deaf = true;
     b.patterns = ['t.*'];
