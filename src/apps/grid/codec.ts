@@ -25,7 +25,6 @@ export interface Metering {
   eventId: string | null;
   batterySoc: number | null;
   loads: LoadReport[];
-  raw: Record<string, unknown>;
 }
 
 export interface StatusReport {
@@ -178,8 +177,9 @@ export function decodeMetering(payload: Buffer, venFromTopic: string | null): Me
     requestedReductionKw: num(o, 'requestedReductionKw'),
     eventId: optionalId(o, 'eventId', 'event_id'),
     batterySoc: num(o, 'batterySoc'),
+    // Not the parsed payload: it would live as long as the message is in flight (the bytes as
+    // received are what is stored).
     loads: loadsOf(o),
-    raw: o,
   };
 }
 
