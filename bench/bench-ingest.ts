@@ -8,11 +8,10 @@
  *
  * Options: --samples <per node> (default 250000), --nodes (default 4), --only pglite|postgres.
  */
-import { randomBytes } from 'node:crypto';
 import { createReadStream, mkdtempSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import pg from 'pg';
+import type pg from 'pg';
 import pino from 'pino';
 import { loadConfig } from '../src/config.ts';
 import { bench } from '../src/apps/bench/index.ts';
@@ -29,6 +28,7 @@ import * as store from '../src/apps/bench/store.ts';
 import { syntheticProfile, writeProfile } from '../src/apps/bench/simulator.ts';
 import { JobWorker } from '../src/platform/jobs/worker.ts';
 import { openCore, type Core } from '../src/server.ts';
+import { createDatabase, dropDatabase } from './lib/databases.ts';
 
 const log = pino({ level: 'silent' });
 
@@ -45,24 +45,6 @@ function peakRss() {
     clearInterval(timer);
     return Math.max(peak, process.memoryUsage().rss) / 2 ** 20;
   };
-}
-
-async function createDatabase(admin: string): Promise<string> {
-  const name = `conflux_bench_${randomBytes(4).toString('hex')}`;
-  const c = new pg.Client({ connectionString: admin });
-  await c.connect();
-  await c.query(`CREATE DATABASE ${name}`);
-  await c.end();
-  const u = new URL(admin);
-  u.pathname = `/${name}`;
-  return u.toString();
-}
-
-async function dropDatabase(admin: string, url: string) {
-  const c = new pg.Client({ connectionString: admin });
-  await c.connect();
-  await c.query(`DROP DATABASE IF EXISTS ${new URL(url).pathname.slice(1)} WITH (FORCE)`);
-  await c.end();
 }
 
 interface Result {

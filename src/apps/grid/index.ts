@@ -8,8 +8,7 @@ import { Dispatcher } from './dispatch.ts';
 import { GridIngest } from './ingest.ts';
 import { init } from './migrations/001-init.ts';
 import { leanTimeSeries } from './migrations/002-lean-time-series.ts';
-import { timeFirstLoads } from './migrations/003-time-first-loads.ts';
-import { derivedVenState } from './migrations/004-derived-ven-state.ts';
+import { leanIngest } from './migrations/003-lean-ingest.ts';
 import { deadLetterRoutes } from './routes/dead-letters.ts';
 import { eventRoutes } from './routes/events.ts';
 import { statsRoutes } from './routes/stats.ts';
@@ -112,7 +111,7 @@ async function start(platform: Platform): Promise<Stoppable | undefined> {
 export const grid: AppManifest = {
   name: 'grid',
   prefix: '/api',
-  migrations: [init, leanTimeSeries, timeFirstLoads, derivedVenState],
+  migrations: [init, leanTimeSeries, leanIngest],
   routes(http, platform) {
     const { service } = partsOf(platform);
     statsRoutes(http, service);

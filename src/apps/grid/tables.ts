@@ -9,7 +9,7 @@ import type { LoadReport, Metering, LoadSnapshot, StatusReport } from './codec.t
 /**
  * A VEN's row as ingest touches it: registered when unknown, marked online, `last_seen` moved
  * forward. Its latest state is not copied here (it is read from the newest reading or report,
- * migration 004), and ingest includes this row only when the VEN is not known to be online or
+ * migration 003), and ingest includes this row only when the VEN is not known to be online or
  * its `last_seen` was written more than a few seconds ago (see `GridIngest`). Written last in
  * each batch, so that its row locks are held only for the statement and the COMMIT.
  */

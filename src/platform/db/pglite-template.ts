@@ -30,13 +30,15 @@ export function hasTemplate(templateDir: string): boolean {
   return existsSync(path.join(templateDir, DONE));
 }
 
-/** Copies the template into `dataDir` (which must not hold a cluster yet). */
+/**
+ * Copies the template into `dataDir`, which must be missing or empty: into a sibling first, then
+ * one rename, so that a start cut off halfway leaves no cluster that looks complete.
+ */
 export function copyTemplate(templateDir: string, dataDir: string): void {
-  mkdirSync(dataDir, { recursive: true });
-  cpSync(templateDir, dataDir, {
-    recursive: true,
-    filter: (src) => path.basename(src) !== DONE,
-  });
+  const work = `${dataDir}.copy-${process.pid}`;
+  rmSync(work, { recursive: true, force: true });
+  cpSync(templateDir, work, { recursive: true, filter: (src) => path.basename(src) !== DONE });
+  renameSync(work, dataDir); // replaces an empty directory
 }
 
 /** Runs initdb into `dataDir` in a short-lived child process (see `pglite-initdb.ts`). */

@@ -89,6 +89,8 @@ export async function openMqtt(deps: {
     embedded: broker !== null,
     deadLetters,
     async consume(opts) {
+      // Labels bound once: resolving them per message showed in ingest profiles.
+      const counted = received.labels({ consumer: opts.name });
       const consumer = await startConsumer(
         {
           url,
@@ -100,11 +102,7 @@ export async function openMqtt(deps: {
             deps.log.warn({ topic: message.topic, reason, bytes: message.payload.length }, 'dead letter');
             await deadLetters.add(opts.name, message, reason);
           },
-          // Bound once: resolving labels per message showed in ingest profiles.
-          onMessage: (
-            (counter) => () =>
-              counter.inc()
-          )(received.labels({ consumer: opts.name })),
+          onMessage: () => counted.inc(),
         },
         opts,
       );

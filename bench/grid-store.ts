@@ -1,0 +1,237 @@
+/**
+ * `npm run bench -- grid-store [--messages 60000] [--vens 1000] [--scale 200x5000]`: the database's
+ * share of grid ingest, on PostgreSQL (BENCH_DATABASE_URL or TEST_DATABASE_URL; fresh databases,
+ * dropped after).
+ *
+ * 1. Writes: metering messages (a reading and 5 loads each) COPY-ed in batches of 2000 as the batch
+ *    writer does, into the grid schema as migrated and, as the baseline in the same run, into the
+ *    schema before migration 003 (loads keyed per VEN, a per-message VEN upsert). Reports the
+ *    backend's CPU per message, per table, read from /proc, and WAL bytes per message.
+ * 2. Reads at scale: VENS × READINGS readings (5 loads each) and the time-series queries of the
+ *    API on them, with their execution time.
+ */
+import { readFileSync } from 'node:fs';
+import pg from 'pg';
+import { init } from '../src/apps/grid/migrations/001-init.ts';
+import { leanTimeSeries } from '../src/apps/grid/migrations/002-lean-time-series.ts';
+import { leanIngest } from '../src/apps/grid/migrations/003-lean-ingest.ts';
+import { LOAD_READINGS, READINGS, VEN_UPSERT } from '../src/apps/grid/tables.ts';
+import type { Migration } from '../src/platform/db/migrate.ts';
+import { copyRows, type CopyType } from '../src/platform/db/copy.ts';
+import { insertSql } from '../src/platform/ingest/batch-writer.ts';
+import { createDatabase, dropDatabase } from './lib/databases.ts';
+import { table } from './util.ts';
+
+const BATCH = 2000;
+
+function arg(args: string[], name: string, fallback: string): string {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? (args[i + 1] ?? fallback) : fallback;
+}
+
+/** A fresh database with `migrations` applied, and one connection to it. */
+async function freshDatabase(admin: string, migrations: Migration[]) {
+  const url = await createDatabase(admin);
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  for (const m of migrations) await c.query(m.up as string);
+  const drop = async () => {
+    await c.end();
+    await dropDatabase(admin, url);
+  };
+  return { c, drop };
+}
+
+/** The backend's CPU seconds (utime + stime), from /proc: the server runs on this machine. */
+function backendCpu(pid: number): number {
+  const t = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = t.slice(t.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100;
+}
+
+const columns = (spec: { columns: readonly { name: string; type: string }[] }) =>
+  spec.columns as { name: string; type: CopyType }[];
+
+async function writes(admin: string, layout: 'current' | 'before 003', messages: number, vens: number) {
+  const migrations = layout === 'current' ? [init, leanTimeSeries, leanIngest] : [init, leanTimeSeries];
+  const { c, drop } = await freshDatabase(admin, migrations);
+  try {
+    const pid = (await c.query<{ p: number }>('SELECT pg_backend_pid() AS p')).rows[0]!.p;
+    const lsn0 = (await c.query<{ l: string }>('SELECT pg_current_wal_lsn() AS l')).rows[0]!.l;
+    const base = Date.UTC(2026, 0, 1);
+    const parts = { readings: 0, loads: 0, vens: 0, commit: 0 };
+    const wall0 = performance.now();
+    for (let s = 0; s < messages; s += BATCH) {
+      const readings: unknown[][] = [];
+      const loads: unknown[][] = [];
+      const venRows = new Map<string, unknown[]>();
+      for (let q = s; q < Math.min(messages, s + BATCH); q++) {
+        const ven = `bench-${q % vens}`;
+        const ts = new Date(base + q);
+        const raw = Buffer.from(`{"venId":"${ven}","timestamp":${base + q},"usedPowerKw":5,"loads":[]}`);
+        readings.push([ven, ts, 5, 4.5, null, null, null, raw]);
+        for (let i = 0; i < 5; i++) {
+          const row = [ven, `c${i}`, ts, `circuit ${i}`, 'hvac', 7.2, 1.5, 1.3, true, null];
+          loads.push(layout === 'current' ? row : [...row, 'metering']);
+        }
+        // Before 003 every message upserted its VEN with its latest state; now ingest touches a
+        // VEN's row every few seconds at most (none of these 60,000 messages span that long).
+        venRows.set(ven, layout === 'current' ? [] : [ven, ven, 'online', ven, ts, ts, 5, 4.5, null]);
+      }
+      await c.query('BEGIN');
+      let t = backendCpu(pid);
+      const step = (k: keyof typeof parts) => {
+        const now = backendCpu(pid);
+        parts[k] += now - t;
+        t = now;
+      };
+      await copyRows(c, 'grid_readings', columns(READINGS), readings);
+      step('readings');
+      const loadColumns =
+        layout === 'current'
+          ? columns(LOAD_READINGS)
+          : [...columns(LOAD_READINGS), { name: 'source', type: 'text' as const }];
+      await copyRows(c, 'grid_load_readings', loadColumns, loads);
+      step('loads');
+      if (layout === 'before 003') {
+        const rows = [...venRows.values()];
+        const upsert = insertSql({
+          ...VEN_UPSERT,
+          columns: [
+            ...VEN_UPSERT.columns,
+            { name: 'latest_at', type: 'timestamptz' },
+            { name: 'current_power_kw', type: 'float8' },
+            { name: 'shed_availability_kw', type: 'float8' },
+            { name: 'active_event_id', type: 'text' },
+          ],
+          onConflict: `ON CONFLICT (id) DO UPDATE SET status = 'online',
+            last_seen = greatest(grid_vens.last_seen, excluded.last_seen), latest_at = excluded.latest_at,
+            current_power_kw = excluded.current_power_kw, shed_availability_kw = excluded.shed_availability_kw`,
+        });
+        await c.query(
+          upsert,
+          rows[0]!.map((_, i) => rows.map((r) => (r[i] instanceof Date ? r[i].toISOString() : r[i]))),
+        );
+      }
+      step('vens');
+      await c.query('COMMIT');
+      step('commit');
+    }
+    const wallS = (performance.now() - wall0) / 1000;
+    const wal = Number(
+      (await c.query<{ b: string }>('SELECT pg_current_wal_lsn() - $1::pg_lsn AS b', [lsn0])).rows[0]!.b,
+    );
+    const us = (seconds: number) => Math.round((seconds / messages) * 1e7) / 10;
+    return {
+      layout,
+      'PG CPU µs/msg': us(parts.readings + parts.loads + parts.vens + parts.commit),
+      'readings µs': us(parts.readings),
+      'loads µs': us(parts.loads),
+      'VEN upsert µs': us(parts.vens),
+      'commit µs': us(parts.commit),
+      'WAL B/msg': Math.round(wal / messages),
+      'msg/s (one connection)': Math.round(messages / wallS),
+    };
+  } finally {
+    await drop();
+  }
+}
+
+async function reads(admin: string, vens: number, perVen: number) {
+  const { c, drop } = await freshDatabase(admin, [init, leanTimeSeries, leanIngest]);
+  try {
+    const t0 = performance.now();
+    await c.query(
+      `INSERT INTO grid_vens (id, name, registration_id, status, last_seen)
+       SELECT 'v' || i, 'v' || i, 'v' || i, 'online', now() FROM generate_series(1, $1) i`,
+      [vens],
+    );
+    await c.query(
+      `INSERT INTO grid_readings (ven_id, ts, used_power_kw, shed_power_kw, raw)
+       SELECT 'v' || v, now() - make_interval(secs => ($2 - s) * 5), 5 + (s % 7), 1.5, '{}'::json
+         FROM generate_series(1, $2) s, generate_series(1, $1) v ORDER BY 2`,
+      [vens, perVen],
+    );
+    await c.query(
+      `INSERT INTO grid_load_readings (ven_id, load_id, ts, name, type, capacity_kw, shed_capability_kw,
+                                       current_power_kw, enabled)
+       SELECT r.ven_id, 'c' || l, r.ts, 'circuit', 'hvac', 7.2, 1.5, 1.0 + l, true
+         FROM grid_readings r, generate_series(1, 5) l ORDER BY r.ts`,
+    );
+    await c.query('VACUUM ANALYZE');
+    const loadS = (performance.now() - t0) / 1000;
+    const day = [new Date(Date.now() - 86_400_000), new Date()];
+    const queries: [string, string, unknown[]][] = [
+      ['one VEN with its current loads', `SELECT * FROM grid_vens_current WHERE id = 'v7'`, []],
+      ['every VEN with its current loads', `SELECT * FROM grid_vens_current`, []],
+      ['network totals (latest state)', `SELECT sum(current_power_kw) FROM grid_vens_state`, []],
+      [
+        'newest 1,000 circuit rows of a VEN',
+        `SELECT l.load_id, l.ts FROM grid_readings r JOIN grid_load_readings l ON l.ts = r.ts AND l.ven_id = r.ven_id
+          WHERE r.ven_id = 'v7' AND r.ts >= $1 AND r.ts < $2 ORDER BY r.ts DESC, l.load_id DESC LIMIT 1000`,
+        day,
+      ],
+      [
+        "one load's day in 5-minute buckets",
+        `SELECT date_bin('5 minutes', l.ts, 'epoch'), avg(l.current_power_kw)
+           FROM grid_readings r JOIN grid_load_readings l ON l.ts = r.ts AND l.ven_id = r.ven_id AND l.load_id = 'c2'
+          WHERE r.ven_id = 'v7' AND r.ts >= $1 AND r.ts < $2 GROUP BY 1`,
+        day,
+      ],
+      [
+        'network hour in 5-minute buckets',
+        `SELECT date_bin('5 minutes', ts, 'epoch'), sum(used_power_kw) FROM grid_readings
+          WHERE ts >= now() - interval '1 hour' GROUP BY 1`,
+        [],
+      ],
+    ];
+    const rows: Record<string, string | number>[] = [];
+    for (const [name, sql, params] of queries) {
+      const r = await c.query<{ 'QUERY PLAN': string }>(`EXPLAIN (ANALYZE, FORMAT TEXT) ${sql}`, params);
+      const plan = r.rows.map((x) => x['QUERY PLAN']);
+      const ms = Number(/Execution Time: ([\d.]+)/.exec(plan.at(-1) ?? '')?.[1] ?? NaN);
+      // How the large tables are reached (the others are empty here).
+      const scans = new Set<string>();
+      for (const line of plan) {
+        const m =
+          /((?:Index Only |Index |Bitmap Index |Bitmap Heap |Seq )Scan(?: Backward)?(?: using \w+)?) on (grid_(?:load_)?readings)\b/.exec(
+            line,
+          );
+        if (m) scans.add(`${m[1]} on ${m[2]}`);
+      }
+      rows.push({ query: name, ms, 'access to readings and load rows': [...scans].join('; ') });
+    }
+    return { loadS, rows };
+  } finally {
+    await drop();
+  }
+}
+
+export default async function gridStore(args: string[]) {
+  const admin =
+    process.env.BENCH_DATABASE_URL ??
+    process.env.TEST_DATABASE_URL ??
+    'postgres://postgres@127.0.0.1:5432/postgres';
+  const messages = Number(arg(args, 'messages', '60000'));
+  const vens = Number(arg(args, 'vens', '1000'));
+  const [scaleVens, scaleReadings] = arg(args, 'scale', '200x5000').split('x').map(Number) as [
+    number,
+    number,
+  ];
+
+  const written = [
+    await writes(admin, 'before 003', messages, vens),
+    await writes(admin, 'current', messages, vens),
+  ];
+  process.stdout.write(
+    `\ngrid-store writes: ${messages} metering messages (a reading + 5 loads) from ${vens} VENs, COPY in batches of ${BATCH}\n` +
+      `${table(written)}\n` +
+      `ratio PostgreSQL CPU per message, current / before 003: ${(written[1]!['PG CPU µs/msg'] / written[0]!['PG CPU µs/msg']).toFixed(2)}\n`,
+  );
+  const read = await reads(admin, scaleVens, scaleReadings);
+  process.stdout.write(
+    `\ngrid-store reads: ${scaleVens} VENs × ${scaleReadings} readings (${(scaleVens * scaleReadings * 5).toLocaleString('en')} load rows, loaded in ${read.loadS.toFixed(0)} s)\n` +
+      `${table(read.rows)}\n`,
+  );
+  return { written, reads: read.rows };
+}
