@@ -69,7 +69,11 @@ async function start(platform: Platform): Promise<Stoppable | undefined> {
     tables: GRID_TABLES,
     maxBatch: 2000,
     maxDelayMs: 5,
-    maxQueue: 20_000,
+    // Two batches in flight and the next one filling. A deeper queue adds no throughput, only
+    // latency, and its parsed messages live long enough to be promoted out of V8's young
+    // generation: with 20,000 the gateway's main thread and GC spent 2-6 µs more CPU per message
+    // flat out. Beyond this bound the backlog waits in the broker as bytes, unacknowledged.
+    maxQueue: 5000,
     log,
     metrics: platform.metrics,
   });
