@@ -105,15 +105,18 @@ export function parseTimestamp(v: unknown, required = true): Date {
   return d as Date;
 }
 
-function num(o: Record<string, unknown>, ...keys: string[]): number | null {
-  for (const k of keys) {
-    const v = o[k];
-    if (v === undefined || v === null) continue;
-    if (typeof v !== 'number' || !Number.isFinite(v) || Math.abs(v) > 1e9)
-      throw new DeadLetter(`${k} must be a number`);
-    return v;
-  }
-  return null;
+/**
+ * The number under `key`, or else under its older name `alias`. Fixed parameters rather than a
+ * rest array: these run some 25 times per metering message, and each rest array is an allocation.
+ */
+function num(o: Record<string, unknown>, key: string, alias?: string): number | null {
+  let k = key;
+  let v = o[key];
+  if ((v === undefined || v === null) && alias !== undefined) v = o[(k = alias)];
+  if (v === undefined || v === null) return null;
+  if (typeof v !== 'number' || !Number.isFinite(v) || Math.abs(v) > 1e9)
+    throw new DeadLetter(`${k} must be a number`);
+  return v;
 }
 
 function str(o: Record<string, unknown>, key: string, max = 256): string | null {
@@ -123,14 +126,13 @@ function str(o: Record<string, unknown>, key: string, max = 256): string | null 
   return v;
 }
 
-function optionalId(o: Record<string, unknown>, ...keys: string[]): string | null {
-  for (const k of keys) {
-    const v = o[k];
-    if (v === undefined || v === null) continue;
-    if (typeof v !== 'string' || !ID.test(v)) throw new DeadLetter(`${k} invalid`);
-    return v;
-  }
-  return null;
+function optionalId(o: Record<string, unknown>, key: string, alias?: string): string | null {
+  let k = key;
+  let v = o[key];
+  if ((v === undefined || v === null) && alias !== undefined) v = o[(k = alias)];
+  if (v === undefined || v === null) return null;
+  if (typeof v !== 'string' || !ID.test(v)) throw new DeadLetter(`${k} invalid`);
+  return v;
 }
 
 function loadsOf(o: Record<string, unknown>): LoadReport[] {
