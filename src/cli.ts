@@ -4,7 +4,7 @@
  * hands it to the composition root.
  */
 import { Command } from 'commander';
-import type { Logger } from 'pino';
+import pino, { type Logger } from 'pino';
 import { ConfigError, describeConfig, environmentWithDotenv, loadConfig, type Config } from './config.ts';
 import { ALL_APPS } from './apps/index.ts';
 import { AppError } from './platform/errors.ts';
@@ -18,6 +18,17 @@ function configOrExit(): { config: Config; log: Logger } {
   const env = environmentWithDotenv();
   const config = loadConfig(env);
   return { config, log: createLogger({ level: config.logLevel }) };
+}
+
+/**
+ * For one-shot commands (`users`, `<app> <command>`): their output is for the person at the
+ * terminal, so the platform logs only warnings, on stderr, unless LOG_LEVEL asks for more.
+ */
+function configForCommand(): { config: Config; log: Logger } {
+  const env = environmentWithDotenv();
+  const config = loadConfig(env);
+  const level = env.LOG_LEVEL === undefined ? 'warn' : config.logLevel;
+  return { config, log: createLogger({ level, destination: pino.destination(2) }) };
 }
 
 /** Turns a startup failure into one clear line on stderr and a non-zero exit. */
@@ -198,7 +209,7 @@ export async function runCli(argv: readonly string[], early: EarlyStart | null):
     });
 
   registerUserCommands(program, async () => {
-    const { config, log } = configOrExit();
+    const { config, log } = configForCommand();
     return openCore(config, log);
   });
 
@@ -208,7 +219,7 @@ export async function runCli(argv: readonly string[], early: EarlyStart | null):
     if (app.commands) {
       const group = program.command(app.name).description(`${app.name} commands`);
       app.commands(group, async () => {
-        const { config, log } = configOrExit();
+        const { config, log } = configForCommand();
         return openCore(config, log);
       });
     }

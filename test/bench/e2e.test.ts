@@ -28,6 +28,8 @@ describe.each(backends().flatMap((b) => adapters.map((a) => [b, a] as const)))(
   (backend, adapter) => {
     let server: TestServer;
     let s3: TestS3 | undefined;
+    /** Samples of the first profile, which a later test uploads again. */
+    let firstSamples = 0;
     const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-e2e-'));
     const tokens: Record<string, string> = {};
 
@@ -117,6 +119,7 @@ describe.each(backends().flatMap((b) => adapters.map((a) => [b, a] as const)))(
       expect(job.error).toBeNull();
       expect(job.status).toBe('succeeded');
       const want = expectedFor(spec, PRICES);
+      firstSamples = want.samples;
       expect(job.nodes).toBe(3);
       expect(job.samples).toBe(want.samples);
       expect(job.energy_j as number).toBeCloseTo(want.energyJ, 6);
@@ -228,12 +231,29 @@ describe.each(backends().flatMap((b) => adapters.map((a) => [b, a] as const)))(
         (await server.core.db.query<{ n: number }>('SELECT count(*)::int AS n FROM "job_4242_profile"'))
           .rows[0]?.n,
       ).toBe(300);
+
+      // The first version's bytes again (A, B, A): a new version, processed like any other.
+      // Versions are told apart by their write time in whole seconds.
+      await new Promise((r) => setTimeout(r, 1100));
+      const first = readFileSync(path.join(dir, '4242_profile.h5'));
+      await upload('alice1', 'runs/4242_profile.h5', first);
+      const back = await waitFor(
+        async () => {
+          const r = await api('alice1', 'GET', '/bench/jobs/4242');
+          return r.body.status === 'succeeded' && r.body.nodes === 3 ? r.body : undefined;
+        },
+        60_000,
+        'the first version again',
+      );
+      expect(back.samples).toBe(firstSamples);
     });
 
     it.each([
       ['empty', (f: string) => Promise.resolve(fx.emptyFile(f)), /the file is empty/],
       ['text', (f: string) => Promise.resolve(fx.notHdf5(f)), /not an HDF5 file/],
       ['cut', (f: string) => fx.truncated(f, dir), /truncated/],
+      // Failing at once, not after five retries of the same read.
+      ['damaged', (f: string) => fx.damaged(f, dir), /damaged|cannot be read/],
       ['lzf', (f: string) => fx.unknownFilter(f, dir), /filter 200 .* cannot decode/],
       [
         'nopower',
@@ -247,6 +267,7 @@ describe.each(backends().flatMap((b) => adapters.map((a) => [b, a] as const)))(
       const job = await settled('alice1', id);
       expect(job.status).toBe('failed');
       expect(job.error).toMatch(reason);
+      expect((job.processing as { attempts: number }).attempts).toBe(1);
       expect((await fetch(`${server.url}/health`)).status).toBe(200);
     });
 
@@ -259,6 +280,13 @@ describe.each(backends().flatMap((b) => adapters.map((a) => [b, a] as const)))(
         "SELECT 1 FROM pg_views WHERE viewname LIKE 'job_4242_profile%'",
       );
       expect(views.rows).toEqual([]);
+
+      // The same file uploaded again after its job was deleted is processed again.
+      await new Promise((r) => setTimeout(r, 1100));
+      await upload('alice1', 'runs/4242_profile.h5', readFileSync(path.join(dir, '4242_profile.h5')));
+      const back = await settled('alice1', '4242');
+      expect(back.status).toBe('succeeded');
+      expect(back.nodes).toBe(3);
     });
   },
 );

@@ -29,7 +29,8 @@ export function expectedFor(nodes: NodeSpec[], prices: [number, number][]): Expe
   };
   let energyJ = 0;
   let costEur = 0;
-  let peakW = 0;
+  // The job's power is the nodes' power added up at each time (they share one clock here).
+  const total = new Map<number, number>();
   let samples = 0;
   let start = Infinity;
   let end = -Infinity;
@@ -46,12 +47,14 @@ export function expectedFor(nodes: NodeSpec[], prices: [number, number][]): Expe
       const midMs = (((epoch[i - 1] as number) + (epoch[i] as number)) / 2) * 1000;
       costEur += (de / 3_600_000) * (priceAt(midMs) / 1000);
     }
-    for (const v of p) peakW = Math.max(peakW, v);
+    for (let i = 0; i < t.length; i++)
+      total.set(t[i] as number, (total.get(t[i] as number) ?? 0) + (p[i] as number));
     energyJ += e;
     samples += t.length;
     start = Math.min(start, t[0] as number);
     end = Math.max(end, t[t.length - 1] as number);
     perNode.push({ node: node.name, energyJ: e, samples: t.length });
   }
+  const peakW = Math.max(...total.values());
   return { energyJ, ttsS: end - start, peakW, samples, costEur, perNode };
 }

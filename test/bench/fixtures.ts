@@ -81,6 +81,16 @@ export async function truncated(file: string, dir: string): Promise<void> {
   writeFileSync(file, bytes.subarray(0, Math.floor(bytes.length / 2)));
 }
 
+/** A whole file with a stretch in its middle overwritten, as a bad disk or copy leaves it. */
+export async function damaged(file: string, dir: string): Promise<void> {
+  const whole = path.join(dir, 'whole-for-damage.h5');
+  await multiNode(whole, 2000);
+  const bytes = readFileSync(whole);
+  const from = Math.floor(bytes.length / 3);
+  bytes.fill(0x5a, from, from + Math.floor(bytes.length / 3));
+  writeFileSync(file, bytes);
+}
+
 /** A valid file whose power dataset uses filter 200, which no HDF5 build has registered. */
 export async function unknownFilter(file: string, dir: string): Promise<void> {
   const plain = path.join(dir, 'gzip-for-patching.h5');

@@ -2,7 +2,8 @@
  * `conflux bench ingest` as a user runs it: a local directory with good and bad profiles is
  * uploaded under --owner and processed with a progress bar; the summary table lists every file
  * and the exit code is non-zero because one failed. Run again over the storage prefix, the
- * processed versions are not processed twice.
+ * processed versions are not processed twice. Mistakes (no --owner, an unknown owner, a target
+ * that is neither a directory nor a prefix) get one line and exit code 2.
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -46,6 +47,19 @@ describe.each(backends())('conflux bench ingest on %s', (backend) => {
       OBJECT_RESCAN_INTERVAL_SECONDS: '0',
       ...(dbUrl ? { DATABASE_URL: dbUrl } : {}),
     };
+    // Mistakes get one line and exit code 2, before anything is uploaded.
+    const noOwner = await run(['bench', 'ingest', profiles], env);
+    expect(noOwner.code).toBe(2);
+    expect(noOwner.stderr).toMatch(/--owner <username> is required/);
+    const unknown = await run(['bench', 'ingest', profiles, '--owner', 'dave01'], env);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('no user dave01');
+    expect(unknown.stderr).not.toMatch(/\n\s+at /); // no stack trace
+    const nowhere = await run(['bench', 'ingest', path.join(dir, 'no-such-dir')], env);
+    expect(nowhere.code).toBe(2);
+    expect(nowhere.stderr).toMatch(/neither a local file or directory nor a storage prefix/);
+
+    expect((await run(['users', 'create', 'dave01', '--no-password', '--role', 'user'], env)).code).toBe(0);
     const first = await run(['bench', 'ingest', profiles, '--owner', 'dave01'], env);
     expect(first.stderr).toMatch(/3\/3 files/);
     expect(first.code).toBe(1);

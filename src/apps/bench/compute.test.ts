@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   combine,
+  jobPeak,
   cost,
   cumulativeEnergy,
   equivalentAppliance,
@@ -93,6 +94,25 @@ describe('summary', () => {
     expect(job.peakPowerW).toBe(250);
     expect(job.costEur).toBeNull();
     expect(job.edpJs).toBe(3250 * 20);
+  });
+
+  it('takes the job’s peak from the nodes’ power added up over time', () => {
+    // One clock: sample by sample. Node a peaks at 0 s, b at 10 s; together they peak at 5 s.
+    const t = f64([0, 5, 10]);
+    expect(
+      jobPeak([
+        { elapsed: t, power: f64([300, 200, 0]) },
+        { elapsed: t, power: f64([0, 250, 400]) },
+      ]),
+    ).toEqual({ w: 450, atS: 5 });
+    // Different clocks: interpolated onto one axis, each node 0 outside its span.
+    const peak = jobPeak([
+      { elapsed: f64([0, 10]), power: f64([100, 100]) },
+      { elapsed: f64([5, 20]), power: f64([50, 200]) },
+    ]);
+    expect(peak?.atS).toBe(10);
+    expect(peak?.w).toBeCloseTo(100 + 50 + (150 * 5) / 15, 9);
+    expect(jobPeak([])).toBeNull();
   });
 });
 

@@ -108,26 +108,99 @@ export function summarize(
   };
 }
 
+/** Points of the common time axis {@link jobPeak} resamples unaligned nodes onto, at most. */
+const MAX_AXIS = 10_000_000;
+
+/**
+ * The job's peak power and its time: the highest value of the nodes' power added up over time,
+ * the job's own power, of which the average power is the mean. Nodes sampled on the same clock
+ * (the usual case) are added sample by sample; otherwise each node is interpolated linearly onto
+ * one axis from the earliest start to the latest end, spaced like the most finely sampled node,
+ * and counts as 0 outside its own span. NaN samples count as 0.
+ */
+export function jobPeak(
+  nodes: { elapsed: Float64Array; power: Float64Array }[],
+): { w: number; atS: number } | null {
+  const first = nodes[0];
+  if (first === undefined || first.elapsed.length === 0) return null;
+  const aligned = nodes.every(
+    (n) => n.elapsed.length === first.elapsed.length && n.elapsed.every((t, i) => t === first.elapsed[i]),
+  );
+  let axis: Float64Array;
+  let sum: Float64Array;
+  if (aligned) {
+    axis = first.elapsed;
+    sum = new Float64Array(axis.length);
+    for (const n of nodes) for (let i = 0; i < axis.length; i++) sum[i]! += finite(n.power[i]);
+  } else {
+    let start = Infinity;
+    let end = -Infinity;
+    let step = Infinity;
+    for (const n of nodes) {
+      const len = n.elapsed.length;
+      if (len === 0) continue;
+      start = Math.min(start, n.elapsed[0]!);
+      end = Math.max(end, n.elapsed[len - 1]!);
+      if (len > 1) step = Math.min(step, (n.elapsed[len - 1]! - n.elapsed[0]!) / (len - 1));
+    }
+    const span = end - start;
+    if (!Number.isFinite(step) || step <= 0) step = span > 0 ? span : 1;
+    step = Math.max(step, span / (MAX_AXIS - 1));
+    const points = Math.floor(span / step + 1e-9) + 1;
+    axis = Float64Array.from({ length: points }, (_, i) => start + i * step);
+    sum = new Float64Array(points);
+    for (const n of nodes) {
+      const t = n.elapsed;
+      if (t.length === 0) continue;
+      let j = 0;
+      for (let i = 0; i < points; i++) {
+        const x = axis[i]!;
+        if (x < t[0]! || x > t[t.length - 1]!) continue;
+        while (j + 1 < t.length && t[j + 1]! < x) j++;
+        const t0 = t[j]!;
+        const t1 = t[Math.min(j + 1, t.length - 1)]!;
+        const p0 = finite(n.power[j]);
+        const p1 = finite(n.power[Math.min(j + 1, t.length - 1)]);
+        sum[i]! += t1 > t0 ? p0 + ((x - t0) / (t1 - t0)) * (p1 - p0) : x === t0 ? p0 : p1;
+      }
+    }
+  }
+  let best = -Infinity;
+  let at = NaN;
+  for (let i = 0; i < sum.length; i++) {
+    if (sum[i]! > best) {
+      best = sum[i]!;
+      at = axis[i]!;
+    }
+  }
+  return Number.isFinite(best) ? { w: best, atS: at } : null;
+}
+
+const finite = (v: number | undefined) => (v !== undefined && Number.isFinite(v) ? v : 0);
+
 /**
  * The job's summary from its nodes': energies and costs add up, TTS spans the earliest start
- * to the latest end, the peak is the highest node peak.
+ * to the latest end; the peak is `peak` ({@link jobPeak}), or without it the highest node peak.
  */
-export function combine(nodes: { summary: Summary; start: number; end: number }[]): Summary {
+export function combine(
+  nodes: { summary: Summary; start: number; end: number }[],
+  peak?: { w: number; atS: number } | null,
+): Summary {
   let energy = 0;
   let samples = 0;
   let start = Infinity;
   let end = -Infinity;
-  let peak: number | null = null;
-  let peakAt: number | null = null;
+  let nodePeak: number | null = null;
+  let nodePeakAt: number | null = null;
   let cost: number | null = 0;
   for (const { summary: s, start: a, end: b } of nodes) {
     energy += s.energyJ;
     samples += s.samples;
     if (a < start) start = a;
     if (b > end) end = b;
-    if (s.peakPowerW !== null && (peak === null || s.peakPowerW > peak)) {
-      peak = s.peakPowerW;
-      peakAt = s.peakAtS;
+    if (s.peakPowerW !== null && (nodePeak === null || s.peakPowerW > nodePeak)) {
+      nodePeak = s.peakPowerW;
+      nodePeakAt = s.peakAtS;
     }
     cost = cost === null || s.costEur === null ? null : cost + s.costEur;
   }
@@ -138,8 +211,8 @@ export function combine(nodes: { summary: Summary; start: number; end: number }[
     energyKwh: energy / 3.6e6,
     ttsS: tts,
     avgPowerW: tts > 0 ? energy / tts : null,
-    peakPowerW: peak,
-    peakAtS: peakAt,
+    peakPowerW: peak === undefined ? nodePeak : (peak?.w ?? null),
+    peakAtS: peak === undefined ? nodePeakAt : (peak?.atS ?? null),
     edpJs: energy * tts,
     costEur: nodes.length === 0 ? null : cost,
   };

@@ -149,22 +149,44 @@ export async function* profileNodes(file: string): AsyncGenerator<RawNode> {
     throw new ProfileError('the HDF5 library cannot open the file (damaged or unsupported)');
   }
   try {
-    for (const name of h5file.keys()) {
-      const entity = h5file.get(name);
-      if (!(entity instanceof lib.Group)) continue;
-      const tables: RawTable[] = [];
-      collect(lib, module, h5file, entity, [], tables);
-      yield { name, tables };
+    const names = readOrDamaged('/', () => h5file.keys());
+    for (const name of names) {
+      const tables = readOrDamaged(`/${name}`, () => {
+        const entity = h5file.get(name);
+        if (!(entity instanceof lib.Group)) return null;
+        const found: RawTable[] = [];
+        collect(lib, module, h5file, entity, [], found);
+        return found;
+      });
+      if (tables !== null) yield { name, tables };
     }
     // a file whose datasets sit at the top level is one unnamed node
-    const top: RawTable[] = [];
-    for (const name of h5file.keys()) {
-      const entity = h5file.get(name);
-      if (entity instanceof lib.Dataset) readDataset(module, h5file, entity, [name], top);
-    }
+    const top = readOrDamaged('/', () => {
+      const found: RawTable[] = [];
+      for (const name of names) {
+        const entity = h5file.get(name);
+        if (entity instanceof lib.Dataset) readDataset(module, h5file, entity, [name], found);
+      }
+      return found;
+    });
     if (top.length > 0) yield { name: 'node', tables: top };
   } finally {
     h5file.close();
+  }
+}
+
+/**
+ * Runs a read of the opened file. The file is complete on local disk, so whatever the HDF5
+ * library throws here (it says little more than "error - name not defined!" about a damaged
+ * B-tree or heap) is the file's fault: retrying cannot help, and the job fails with the place.
+ */
+function readOrDamaged<T>(where: string, read: () => T): T {
+  try {
+    return read();
+  } catch (e) {
+    if (e instanceof ProfileError) throw e;
+    const why = e instanceof Error ? e.message : String(e);
+    throw new ProfileError(`the file is damaged: the HDF5 library could not read ${where} (${why})`);
   }
 }
 

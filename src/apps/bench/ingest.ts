@@ -41,6 +41,31 @@ function localProfiles(dir: string): string[] {
   return found.sort();
 }
 
+/** A mistake in the command's arguments: one line on stderr, exit code 2. */
+export class IngestUsageError extends Error {}
+
+/**
+ * A row still queued or processing whose queue job has ended (cancelled by hand, say) would be
+ * waited for forever: it is reported as failed, with the job's last error.
+ */
+async function settleOrphans(platform: Platform, rows: store.BenchJobRow[]): Promise<void> {
+  for (const r of rows) {
+    if ((r.status !== 'queued' && r.status !== 'processing') || r.queue_job_id === null) continue;
+    const job = await platform.jobs.get(r.queue_job_id);
+    if (job === null || job.status === 'queued' || job.status === 'running') continue;
+    // The row may have been updated after the job read it: look again before calling it stuck.
+    const now = await store.byObject(platform.db, r.bucket, r.object_key);
+    if (
+      now === null ||
+      (now.status !== 'queued' && now.status !== 'processing') ||
+      now.queue_job_id !== job.id
+    )
+      continue;
+    r.status = 'failed';
+    r.error = `its processing job ${job.id} ended (${job.status}) without a result${job.lastError ? `: ${job.lastError}` : ''}`;
+  }
+}
+
 /** Runs the batch; the caller prints or inspects the result. */
 export async function ingest(
   platform: Platform,
@@ -51,7 +76,11 @@ export async function ingest(
   const objects = platform.objects;
   let infos: ObjectInfo[];
   if (existsSync(target)) {
-    if (!opts.owner) throw new Error('--owner is required for local files (their storage prefix)');
+    if (!opts.owner) throw new IngestUsageError('--owner is required for local files (their storage prefix)');
+    if (!(await platform.auth.userExists(opts.owner)))
+      throw new IngestUsageError(
+        `no user ${opts.owner}: create it first (conflux users create ${opts.owner})`,
+      );
     const root = statSync(target).isDirectory() ? target : path.dirname(target);
     infos = [];
     for (const file of localProfiles(target)) {
@@ -62,12 +91,17 @@ export async function ingest(
     }
   } else {
     infos = (await objects.list(target)).filter((o) => isProfileKey(o.key));
+    if (infos.length === 0)
+      throw new IngestUsageError(
+        `${target} is neither a local file or directory nor a storage prefix with .h5 objects`,
+      );
   }
   const events: ObjectEvent[] = infos.map((i) => ({
     bucket: objects.bucket,
     key: i.key,
     size: i.size,
     etag: i.etag,
+    lastModified: i.lastModified,
   }));
   for (const e of events) await platform.db.transaction((tx) => onProfileObject(platform, e, tx));
 
@@ -87,7 +121,7 @@ export async function ingest(
           // not a terminal (CI, a pipe): print a line every half second instead of redrawing
           noTTYOutput: true,
           notTTYSchedule: 500,
-          format: ' {bar} {value}/{total} files | {failed} failed | {eta_formatted} left',
+          format: ' {bar} {value}/{total} files | {failed} failed | {duration_formatted}',
         },
         Presets.shades_classic,
       )
@@ -99,9 +133,11 @@ export async function ingest(
   try {
     for (;;) {
       rows = await store.statusOf(platform.db, objects.bucket, keys);
+      await settleOrphans(platform, rows);
       const done = rows.filter((r) => r.status === 'succeeded' || r.status === 'failed');
       bar?.update(done.length, { failed: done.filter((r) => r.status === 'failed').length });
-      if (done.length >= keys.length) break;
+      // A row deleted meanwhile (DELETE /bench/jobs) is no longer waited for.
+      if (done.length >= rows.length) break;
       await new Promise((r) => setTimeout(r, 200));
     }
   } finally {
@@ -151,7 +187,11 @@ export function registerIngestCommand(
     .description('process HDF5 profiles from a local directory (uploaded under --owner) or a storage prefix')
     .option('-o, --owner <username>', 'storage prefix (user) for local files')
     .option('-c, --concurrency <n>', 'files processed at once', '2')
-    .action(async (target: string, o: { owner?: string; concurrency: string }) => {
+    .action(async (target: string, o: { owner?: string; concurrency: string }, command: Command) => {
+      if (existsSync(target) && !o.owner)
+        command.error('error: --owner <username> is required for local files (the storage prefix)', {
+          exitCode: 2,
+        });
       const platform = await open();
       try {
         const result = await ingest(platform, handlers(platform), target, {
@@ -162,6 +202,10 @@ export function registerIngestCommand(
           `${summaryTable(result.rows)}\n\n${result.rows.length} files, ${result.failed} failed\n`,
         );
         process.exitCode = result.failed > 0 ? 1 : 0;
+      } catch (e) {
+        if (!(e instanceof IngestUsageError)) throw e;
+        process.stderr.write(`conflux: ${e.message}\n`);
+        process.exitCode = 2;
       } finally {
         await platform.stop();
       }

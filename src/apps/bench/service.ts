@@ -10,10 +10,10 @@ import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
 import type { Platform } from '../../platform/app.ts';
 import type { Database, Queryable } from '../../platform/db/port.ts';
-import { notFound, unprocessable } from '../../platform/errors.ts';
+import { conflict, notFound, unprocessable } from '../../platform/errors.ts';
 import { PermanentJobError, type JobContext } from '../../platform/jobs/port.ts';
-import type { ObjectEvent } from '../../platform/objects/port.ts';
-import { combine, cost, equivalentAppliance, summarize, type Summary } from './compute.ts';
+import { versionOf, type ObjectEvent } from '../../platform/objects/port.ts';
+import { combine, cost, equivalentAppliance, jobPeak, summarize, type Summary } from './compute.ts';
 import { ProfileError, startProfileReader } from './h5-reader.ts';
 import type { PriceSource } from './prices.ts';
 import { buildNodeSeries, type NodeResult, type NodeSeries } from './series.ts';
@@ -47,7 +47,8 @@ export async function onProfileObject(platform: Platform, event: ObjectEvent, tx
   const id = await store.upsertForVersion(tx, { ...event, owner, stem, jobId });
   const payload: ProcessPayload = { bucket: event.bucket, key: event.key, etag: event.etag };
   const job = await platform.jobs.enqueue(tx, PROCESS_JOB, payload, {
-    idempotencyKey: `${PROCESS_JOB}:${event.bucket}/${event.key}@${event.etag}`,
+    // Per version (ETag and write time): the same content uploaded again is processed again.
+    idempotencyKey: `${PROCESS_JOB}:${event.bucket}/${event.key}@${versionOf(event)}`,
     timeoutMs: platform.config.bench.jobTimeoutMs,
   });
   await store.setQueueJob(tx, id, job.id);
@@ -265,6 +266,7 @@ function compute(
       start: s.elapsed[0] ?? 0,
       end: s.elapsed[s.elapsed.length - 1] ?? 0,
     })),
+    jobPeak(series),
   );
   return { series, nodes, skipped, job, equivalent: equivalentAppliance(job.energyJ) };
 }
@@ -284,9 +286,13 @@ export async function getJob(
 
 /** Queues a fresh processing run of the current version. */
 export async function reprocess(platform: Platform, row: store.BenchJobRow): Promise<number> {
+  // The file as storage holds it now: the row then names the content the results will come from.
+  const info = await platform.objects.head(row.object_key);
+  if (!info) throw conflict(`${row.object_key} is no longer in storage: upload it again`);
   return platform.db.transaction(async (tx) => {
     await store.setStatus(tx, row.id, 'queued', null);
-    const payload: ProcessPayload = { bucket: row.bucket, key: row.object_key, etag: row.etag, force: true };
+    if (info.etag !== row.etag) await store.setVersion(tx, row.id, info.etag, info.size);
+    const payload: ProcessPayload = { bucket: row.bucket, key: row.object_key, etag: info.etag, force: true };
     const job = await platform.jobs.enqueue(tx, PROCESS_JOB, payload, {
       timeoutMs: platform.config.bench.jobTimeoutMs,
     });

@@ -3,7 +3,10 @@
  * per node holding compound tables (`Energy`, `Tasks/<n>`, `Filesystem`) that share an
  * ElapsedTime clock. Used by `conflux simulate bench`, the tests and the benchmark.
  */
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
 import type { Command } from 'commander';
+import { wholeNumber } from '../../platform/cli-options.ts';
 import type { Group as H5Group } from 'h5wasm/node';
 
 /** One dataset to write: a compound table (several columns) or a plain array (`value`). */
@@ -151,14 +154,16 @@ export function registerSimulator(command: Command): void {
   command
     .description('write a synthetic HDF5 job profile (Slurm acct_gather_profile layout)')
     .requiredOption('-o, --out <file>', 'file to write, e.g. 4242_profile.h5')
-    .option('-n, --nodes <n>', 'nodes', '2')
-    .option('-s, --samples <n>', 'samples per node', '3600')
-    .option('--seed <n>', 'random seed', '1')
-    .action(async (opts: { out: string; nodes: string; samples: string; seed: string }) => {
+    .option('-n, --nodes <n>', 'nodes', wholeNumber(1, 10_000), 2)
+    .option('-s, --samples <n>', 'samples per node', wholeNumber(2, 100_000_000), 3600)
+    .option('--seed <n>', 'random seed', wholeNumber(0), 1)
+    .action(async (opts: { out: string; nodes: number; samples: number; seed: number }) => {
+      // The HDF5 library reports a missing folder as a page of diagnostics: make it first.
+      await mkdir(path.dirname(path.resolve(opts.out)), { recursive: true });
       const nodes = syntheticProfile({
-        nodes: Number(opts.nodes),
-        samples: Number(opts.samples),
-        seed: Number(opts.seed),
+        nodes: opts.nodes,
+        samples: opts.samples,
+        seed: opts.seed,
       });
       await writeProfile(opts.out, nodes);
       process.stdout.write(`wrote ${opts.out}: ${opts.nodes} nodes × ${opts.samples} samples\n`);

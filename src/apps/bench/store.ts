@@ -82,6 +82,15 @@ export async function upsertForVersion(
   return (r.rows[0] as { id: number }).id;
 }
 
+/** The row now stands for this content of its object (a reprocess found it changed). */
+export async function setVersion(tx: Queryable, id: number, etag: string, size: number): Promise<void> {
+  await tx.query('UPDATE bench_jobs SET etag = $2, size = $3, updated_at = now() WHERE id = $1', [
+    id,
+    etag,
+    size,
+  ]);
+}
+
 export async function setQueueJob(tx: Queryable, id: number, queueJobId: number): Promise<void> {
   await tx.query('UPDATE bench_jobs SET queue_job_id = $2 WHERE id = $1', [id, queueJobId]);
 }

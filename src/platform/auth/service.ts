@@ -83,6 +83,11 @@ export class AuthService {
     });
   }
 
+  /** Whether an account of this name exists (case-insensitively), disabled or not. */
+  async userExists(username: string): Promise<boolean> {
+    return (await store.userByName(this.db, username)) !== null;
+  }
+
   /** Creates an account; 409 when the name is taken (case-insensitively). */
   async createUser(username: string, password: string | null, role: Role): Promise<store.UserRow> {
     if (!USERNAME.test(username)) {

@@ -1,7 +1,8 @@
 /**
  * Object events: every source (the embedded store after a put, the S3 webhook, the rescan)
  * calls {@link ObjectEventHub.announce}; each subscriber whose filter accepts the key gets the
- * version once. Exactly-once per (subscriber, bucket, key, etag) comes from the delivery row
+ * version once. A version is the ETag with the write time in whole seconds, so content a key held
+ * before, uploaded again, is new. Exactly-once per (subscriber, bucket, key, version) comes from the delivery row
  * inserted in the same transaction the handler runs in: a concurrent announcer blocks on the
  * row and then finds it taken; a handler that throws rolls its row back, so a later announcement
  * or rescan retries it. A version is `done` once every subscriber that wanted it has it, and
@@ -11,7 +12,7 @@ import type { Logger } from 'pino';
 import type { Stoppable } from '../app.ts';
 import type { PgDatabase } from '../db/pg-database.ts';
 import type { Queryable } from '../db/port.ts';
-import type { ObjectEvent, ObjectEvents, ObjectStore } from './port.ts';
+import { modifiedSeconds, type ObjectEvent, type ObjectEvents, type ObjectStore } from './port.ts';
 
 interface Subscriber {
   name: string;
@@ -65,15 +66,17 @@ export class ObjectEventHub implements ObjectEvents {
   async announce(event: ObjectEvent, source: EventSource): Promise<Announced> {
     const wanted = this.subscribers.filter((s) => s.filter(event.key));
     const result: Announced = { event, subscribers: wanted.map((s) => s.name), delivered: [], failed: [] };
+    const modified = modifiedSeconds(event);
     const inserted = await this.db.query<{ done: boolean }>(
-      `INSERT INTO platform_object_versions (bucket, key, etag, size, source, done)
-       VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING RETURNING done`,
-      [event.bucket, event.key, event.etag, event.size, source, wanted.length === 0],
+      `INSERT INTO platform_object_versions (bucket, key, etag, modified, size, source, done)
+       VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING RETURNING done`,
+      [event.bucket, event.key, event.etag, modified, event.size, source, wanted.length === 0],
     );
     if (inserted.rows.length === 0) {
       const { rows } = await this.db.query<{ done: boolean }>(
-        'SELECT done FROM platform_object_versions WHERE bucket = $1 AND key = $2 AND etag = $3',
-        [event.bucket, event.key, event.etag],
+        `SELECT done FROM platform_object_versions
+          WHERE bucket = $1 AND key = $2 AND etag = $3 AND modified = $4`,
+        [event.bucket, event.key, event.etag, modified],
       );
       if (rows[0]?.done) return result;
     }
@@ -81,9 +84,9 @@ export class ObjectEventHub implements ObjectEvents {
       try {
         const delivered = await this.db.transaction(async (tx) => {
           const claim = await tx.query(
-            `INSERT INTO platform_object_deliveries (subscriber, bucket, key, etag) VALUES ($1, $2, $3, $4)
-             ON CONFLICT DO NOTHING RETURNING 1`,
-            [s.name, event.bucket, event.key, event.etag],
+            `INSERT INTO platform_object_deliveries (subscriber, bucket, key, etag, modified)
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING 1`,
+            [s.name, event.bucket, event.key, event.etag, modified],
           );
           if (claim.rows.length === 0) return false;
           await s.handler(event, tx);
@@ -97,8 +100,9 @@ export class ObjectEventHub implements ObjectEvents {
     }
     if (wanted.length > 0 && result.failed.length === 0) {
       await this.db.query(
-        'UPDATE platform_object_versions SET done = true WHERE bucket = $1 AND key = $2 AND etag = $3',
-        [event.bucket, event.key, event.etag],
+        `UPDATE platform_object_versions SET done = true
+          WHERE bucket = $1 AND key = $2 AND etag = $3 AND modified = $4`,
+        [event.bucket, event.key, event.etag, modified],
       );
     }
     return result;
@@ -117,17 +121,28 @@ export class ObjectEventHub implements ObjectEvents {
       let announced = 0;
       for (let i = 0; i < objects.length; i += BATCH) {
         const batch = objects.slice(i, i + BATCH);
-        const { rows } = await this.db.query<{ key: string; etag: string }>(
-          `SELECT key, etag FROM platform_object_versions WHERE bucket = $1 AND key = ANY($2) AND done`,
+        const { rows } = await this.db.query<{ key: string; etag: string; modified: string }>(
+          `SELECT key, etag, modified FROM platform_object_versions
+            WHERE bucket = $1 AND key = ANY($2) AND done`,
           [this.store.bucket, batch.map((o) => o.key)],
         );
-        const done = new Set(rows.map((r) => `${r.etag}\n${r.key}`));
+        const done = new Set(rows.map((r) => `${r.etag}@${r.modified}\n${r.key}`));
         for (const o of batch) {
-          if (done.has(`${o.etag}\n${o.key}`)) continue;
-          await this.announce(
-            { bucket: this.store.bucket, key: o.key, size: o.size, etag: o.etag },
-            'rescan',
-          );
+          const version = {
+            bucket: this.store.bucket,
+            key: o.key,
+            size: o.size,
+            etag: o.etag,
+            lastModified: o.lastModified,
+          };
+          // A version recorded before write times were kept (0) counts as the listed one: an
+          // upgrade does not announce the whole bucket again.
+          if (
+            done.has(`${o.etag}@${modifiedSeconds(version)}\n${o.key}`) ||
+            done.has(`${o.etag}@0\n${o.key}`)
+          )
+            continue;
+          await this.announce(version, 'rescan');
           announced++;
         }
       }

@@ -55,7 +55,16 @@ export async function createObjects(
     store.onPut = async (info) => {
       // The upload itself succeeded; a failed announcement is picked up by the rescan.
       await events
-        .announce({ bucket: store.bucket, key: info.key, size: info.size, etag: info.etag }, 'store')
+        .announce(
+          {
+            bucket: store.bucket,
+            key: info.key,
+            size: info.size,
+            etag: info.etag,
+            lastModified: info.lastModified,
+          },
+          'store',
+        )
         .catch((e: unknown) => log.error({ err: e, key: info.key }, 'object event announcement failed'));
     };
   }

@@ -54,7 +54,23 @@ export interface ObjectEvent {
   key: string;
   size: number;
   etag: string;
+  /**
+   * When this version was written, as the store reports it. With the ETag it names the version:
+   * uploading content that the key held before (A, then B, then A again) is a new version, while
+   * every source announcing the same upload agrees on both.
+   */
+  lastModified?: Date;
 }
+
+/**
+ * A version's write time in whole seconds (S3 gives seconds from HEAD and milliseconds from LIST),
+ * 0 when the source did not say.
+ */
+export const modifiedSeconds = (e: Pick<ObjectEvent, 'lastModified'>): number =>
+  e.lastModified ? Math.max(0, Math.floor(e.lastModified.getTime() / 1000)) : 0;
+
+/** `etag@seconds`: a name for the version, for idempotency keys and logs. */
+export const versionOf = (e: ObjectEvent): string => `${e.etag}@${modifiedSeconds(e)}`;
 
 /**
  * Sources: the embedded store after each completed put, `POST /minio-event` (S3 notifications)
@@ -65,10 +81,10 @@ export interface ObjectEvent {
  */
 export interface ObjectEvents {
   /**
-   * Calls `handler` once per new object version whose key `filter` accepts, however many
-   * sources announce it and across restarts. The handler runs inside the transaction that
-   * records the version as seen, so work it enqueues with `tx` commits atomically with that
-   * record; if it throws, the version stays unseen and a later announcement or rescan retries it.
+   * Calls `handler` once per new object version (ETag and write time) whose key `filter`
+   * accepts, however many sources announce it and across restarts. The handler runs inside the
+   * transaction that records the version as seen, so work it enqueues with `tx` commits
+   * atomically with that record; if it throws, the version stays unseen and a later announcement or rescan retries it.
    * Each subscriber is handled in its own transaction: one failing does not hold back another.
    * `name` must be unique and stable (it keys the delivery records across restarts).
    */

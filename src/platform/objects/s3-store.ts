@@ -136,6 +136,9 @@ export class S3Store implements ObjectStore {
         ...(opts.contentType ? { ContentType: opts.contentType } : {}),
       }),
     );
+    // The server's write time, as HEAD, LIST and so the object events will report it.
+    const stored = await this.head(key);
+    if (stored && stored.etag === bareEtag(res.ETag)) return stored;
     return {
       key,
       size,

@@ -119,6 +119,7 @@ describe.each(backends().flatMap((b) => (['fs', 's3'] as const).map((a) => [b, a
         key,
         size: info.size,
         etag: info.etag,
+        lastModified: info.lastModified,
       });
       const { rows } = await server.core.db.query('SELECT * FROM test_object_events WHERE key = $1', [key]);
       expect(rows.length).toBe(1);
@@ -127,7 +128,13 @@ describe.each(backends().flatMap((b) => (['fs', 's3'] as const).map((a) => [b, a
     it('delivers once when every source announces at the same time', async () => {
       const key = 'alice1/concurrent.csv';
       const info = await server.core.objects.put(key, Buffer.from('a,b\n1,2\n'));
-      const event = { bucket: server.core.objects.bucket, key, size: info.size, etag: info.etag };
+      const event = {
+        bucket: server.core.objects.bucket,
+        key,
+        size: info.size,
+        etag: info.etag,
+        lastModified: info.lastModified,
+      };
       await Promise.all([
         webhook(notification(event.bucket, [{ key, size: info.size, etag: `"${info.etag}"` }])),
         webhook(notification(event.bucket, [{ key }])), // no size/etag: the store is asked
@@ -145,6 +152,26 @@ describe.each(backends().flatMap((b) => (['fs', 's3'] as const).map((a) => [b, a
       await server.core.objectEvents.rescan();
       expect(seen.filter((s) => s.event.key === key).map((s) => s.event.size)).toEqual([2, 2]);
       expect(new Set(seen.filter((s) => s.event.key === key).map((s) => s.event.etag)).size).toBe(2);
+    });
+
+    it('delivers content the key held before, uploaded again, as a new version', async () => {
+      const key = 'alice1/a-b-a.csv';
+      const etags = () => seen.filter((s) => s.event.key === key).map((s) => s.event.etag);
+      const a = await server.core.objects.put(key, Buffer.from('a'));
+      await server.core.objectEvents.rescan();
+      // Write times are kept in whole seconds: the next upload must land in a later one.
+      await new Promise((r) => setTimeout(r, 1100));
+      const b = await server.core.objects.put(key, Buffer.from('b'));
+      await server.core.objectEvents.rescan();
+      // A notification for A arriving late names what the store holds now (B): nothing new.
+      await webhook(notification(server.core.objects.bucket, [{ key, size: 1, etag: a.etag }]));
+      expect(etags()).toEqual([a.etag, b.etag]);
+      await new Promise((r) => setTimeout(r, 1100));
+      await server.core.objects.put(key, Buffer.from('a'));
+      await server.core.objectEvents.rescan();
+      await webhook(notification(server.core.objects.bucket, [{ key, size: 1, etag: a.etag }]));
+      await server.core.objectEvents.rescan();
+      expect(etags()).toEqual([a.etag, b.etag, a.etag]);
     });
 
     it('retries a failed handler later and then delivers once', async () => {
@@ -174,7 +201,13 @@ describe.each(backends().flatMap((b) => (['fs', 's3'] as const).map((a) => [b, a
       expect(await again.rescan()).toMatchObject({ announced: 0 });
       const info = (await server.core.objects.head(key))!;
       const r = await again.announce(
-        { bucket: server.core.objects.bucket, key, size: info.size, etag: info.etag },
+        {
+          bucket: server.core.objects.bucket,
+          key,
+          size: info.size,
+          etag: info.etag,
+          lastModified: info.lastModified,
+        },
         'webhook',
       );
       expect(r.subscribers).toContain('h5');

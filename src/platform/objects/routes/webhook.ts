@@ -49,15 +49,15 @@ export function registerWebhookRoute(http: Http, store: ObjectStore, hub: Object
           continue;
         }
         if (hub.interestedIn(key).length === 0) continue;
-        let etag = r.s3?.object?.eTag;
-        let size = r.s3?.object?.size;
-        if (etag === undefined || size === undefined) {
-          const info = await store.head(key);
-          if (!info) continue; // already deleted again: nothing to handle
-          etag = info.etag;
-          size = info.size;
-        }
-        const announced = await hub.announce({ bucket, key, size, etag: bareEtag(etag) }, 'webhook');
+        // What the store holds now, not what the record says: a late or repeated notification
+        // then names the current version (already handled, or about to be), never an older one,
+        // and the write time that tells versions apart comes from the store like the rescan's.
+        const info = await store.head(key);
+        if (!info) continue; // already deleted again: nothing to handle
+        const announced = await hub.announce(
+          { bucket, key, size: info.size, etag: bareEtag(info.etag), lastModified: info.lastModified },
+          'webhook',
+        );
         if (announced.subscribers.length === 0) continue;
         objects.push({ bucket, object: key });
         for (const s of announced.subscribers) subscribers[s] = (subscribers[s] ?? 0) + 1;
