@@ -113,6 +113,14 @@ describe('summary', () => {
     expect(peak?.atS).toBe(10);
     expect(peak?.w).toBeCloseTo(100 + 50 + (150 * 5) / 15, 9);
     expect(jobPeak([])).toBeNull();
+    // Never below one node's own peak, even when it falls between two axis points.
+    expect(
+      jobPeak([
+        { elapsed: f64([0, 1, 2]), power: f64([100, 100, 100]) },
+        { elapsed: f64([0.5, 1.5, 2.5]), power: f64([100, 1000, 100]) },
+      ])?.w,
+    ).toBeGreaterThanOrEqual(1000);
+    expect(jobPeak([{ elapsed: f64([0, 1]), power: f64([NaN, NaN]) }])).toBeNull();
   });
 });
 

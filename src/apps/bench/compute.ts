@@ -110,13 +110,16 @@ export function summarize(
 
 /** Points of the common time axis {@link jobPeak} resamples unaligned nodes onto, at most. */
 const MAX_AXIS = 10_000_000;
+/** Node × axis points {@link jobPeak} evaluates at most (it coarsens the axis beyond). */
+const MAX_WORK = 50_000_000;
 
 /**
  * The job's peak power and its time: the highest value of the nodes' power added up over time,
  * the job's own power, of which the average power is the mean. Nodes sampled on the same clock
  * (the usual case) are added sample by sample; otherwise each node is interpolated linearly onto
  * one axis from the earliest start to the latest end, spaced like the most finely sampled node,
- * and counts as 0 outside its own span. NaN samples count as 0.
+ * and counts as 0 outside its own span, and the result is at least the highest node sample.
+ * NaN samples count as 0; without any finite sample there is no peak (null).
  */
 export function jobPeak(
   nodes: { elapsed: Float64Array; power: Float64Array }[],
@@ -145,7 +148,7 @@ export function jobPeak(
     }
     const span = end - start;
     if (!Number.isFinite(step) || step <= 0) step = span > 0 ? span : 1;
-    step = Math.max(step, span / (MAX_AXIS - 1));
+    step = Math.max(step, span / (MAX_AXIS - 1), (span * nodes.length) / MAX_WORK);
     const points = Math.floor(span / step + 1e-9) + 1;
     axis = Float64Array.from({ length: points }, (_, i) => start + i * step);
     sum = new Float64Array(points);
@@ -153,7 +156,10 @@ export function jobPeak(
       const t = n.elapsed;
       if (t.length === 0) continue;
       let j = 0;
-      for (let i = 0; i < points; i++) {
+      // only the axis points within this node's span
+      const lo = Math.max(0, Math.ceil((t[0]! - start) / step - 1e-9));
+      const hi = Math.min(points - 1, Math.floor((t[t.length - 1]! - start) / step + 1e-9));
+      for (let i = lo; i <= hi; i++) {
         const x = axis[i]!;
         if (x < t[0]! || x > t[t.length - 1]!) continue;
         while (j + 1 < t.length && t[j + 1]! < x) j++;
@@ -173,7 +179,21 @@ export function jobPeak(
       at = axis[i]!;
     }
   }
-  return Number.isFinite(best) ? { w: best, atS: at } : null;
+  // Power is never negative, so the sum peaks at least as high as any one node; on an
+  // interpolated axis a node's own peak can fall between two points.
+  let any = false;
+  for (const n of nodes) {
+    for (let i = 0; i < n.power.length; i++) {
+      const p = n.power[i]!;
+      if (!Number.isFinite(p)) continue;
+      any = true;
+      if (p > best) {
+        best = p;
+        at = n.elapsed[i]!;
+      }
+    }
+  }
+  return any && Number.isFinite(best) ? { w: best, atS: at } : null;
 }
 
 const finite = (v: number | undefined) => (v !== undefined && Number.isFinite(v) ? v : 0);

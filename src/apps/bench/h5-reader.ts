@@ -186,6 +186,10 @@ function readOrDamaged<T>(where: string, read: () => T): T {
   } catch (e) {
     if (e instanceof ProfileError) throw e;
     const why = e instanceof Error ? e.message : String(e);
+    // Out of memory (a RangeError from an allocation, WebAssembly aborting) or a fault in this
+    // code (TypeError and the like) says nothing about the file: left to the job's retries.
+    if (e instanceof RangeError || e instanceof TypeError || e instanceof ReferenceError) throw e;
+    if (/out of memory|\bOOM\b|Aborted\(/i.test(why)) throw e;
     throw new ProfileError(`the file is damaged: the HDF5 library could not read ${where} (${why})`);
   }
 }

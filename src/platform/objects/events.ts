@@ -135,13 +135,7 @@ export class ObjectEventHub implements ObjectEvents {
             etag: o.etag,
             lastModified: o.lastModified,
           };
-          // A version recorded before write times were kept (0) counts as the listed one: an
-          // upgrade does not announce the whole bucket again.
-          if (
-            done.has(`${o.etag}@${modifiedSeconds(version)}\n${o.key}`) ||
-            done.has(`${o.etag}@0\n${o.key}`)
-          )
-            continue;
+          if (done.has(`${o.etag}@${modifiedSeconds(version)}\n${o.key}`)) continue;
           await this.announce(version, 'rescan');
           announced++;
         }

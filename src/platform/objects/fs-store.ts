@@ -171,7 +171,9 @@ export class FsStore implements ObjectStore {
       key,
       size,
       etag: hash.digest('hex'),
-      lastModified: new Date().toISOString(),
+      // The file's own time, which `head` also falls back to before the sidecar exists: a rescan
+      // between the rename and the sidecar then names the same version.
+      lastModified: (await stat(file)).mtime.toISOString(),
       ...(opts.contentType ? { contentType: opts.contentType } : {}),
     };
     await this.writeSidecar(meta);

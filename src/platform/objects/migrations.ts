@@ -33,7 +33,8 @@ CREATE TABLE platform_object_deliveries (
   {
     // The same content uploaded again under a key (A, B, then A again; or after its job was
     // deleted) is a new version: the write time tells it apart from another announcement of an
-    // upload already seen. Rows from before keep 0.
+    // upload already seen. Rows from before keep 0, so the first rescan after this announces
+    // existing objects once more; subscribers' handlers are idempotent (bench finds them done).
     id: 'objects_002_version_time',
     up: `
 ALTER TABLE platform_object_versions ADD COLUMN modified bigint NOT NULL DEFAULT 0;

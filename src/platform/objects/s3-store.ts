@@ -137,7 +137,7 @@ export class S3Store implements ObjectStore {
       }),
     );
     // The server's write time, as HEAD, LIST and so the object events will report it.
-    const stored = await this.head(key);
+    const stored = await this.head(key).catch(() => null);
     if (stored && stored.etag === bareEtag(res.ETag)) return stored;
     return {
       key,
