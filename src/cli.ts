@@ -14,19 +14,15 @@ import { createLogger } from './platform/log.ts';
 import { StartupError, VERSION, openCore, startServer, startWorker } from './server.ts';
 import type { EarlyStart } from './early-start.ts';
 
-function configOrExit(): { config: Config; log: Logger } {
-  const env = environmentWithDotenv();
-  const config = loadConfig(env);
-  return { config, log: createLogger({ level: config.logLevel }) };
-}
-
 /**
- * For one-shot commands (`users`, `<app> <command>`): their output is for the person at the
- * terminal, so the platform logs only warnings, on stderr, unless LOG_LEVEL asks for more.
+ * The configuration and the logger. `command`: a one-shot command (`users`, `<app> <command>`),
+ * whose output is for the person at the terminal, so the platform logs only warnings, on stderr,
+ * unless LOG_LEVEL asks for more.
  */
-function configForCommand(): { config: Config; log: Logger } {
+function configOrExit(command = false): { config: Config; log: Logger } {
   const env = environmentWithDotenv();
   const config = loadConfig(env);
+  if (!command) return { config, log: createLogger({ level: config.logLevel }) };
   const level = env.LOG_LEVEL === undefined ? 'warn' : config.logLevel;
   return { config, log: createLogger({ level, destination: pino.destination(2) }) };
 }
@@ -209,7 +205,7 @@ export async function runCli(argv: readonly string[], early: EarlyStart | null):
     });
 
   registerUserCommands(program, async () => {
-    const { config, log } = configForCommand();
+    const { config, log } = configOrExit(true);
     return openCore(config, log);
   });
 
@@ -219,7 +215,7 @@ export async function runCli(argv: readonly string[], early: EarlyStart | null):
     if (app.commands) {
       const group = program.command(app.name).description(`${app.name} commands`);
       app.commands(group, async () => {
-        const { config, log } = configForCommand();
+        const { config, log } = configOrExit(true);
         return openCore(config, log);
       });
     }

@@ -82,6 +82,17 @@ describe.each(backends().flatMap((b) => adapters.map((a) => [b, a] as const)))(
         `bench job ${id}`,
       );
 
+    /** Job 4242 of alice1 once it has succeeded with `nodes` nodes (a given version's result). */
+    const succeededWith = (nodes: number, what: string) =>
+      waitFor(
+        async () => {
+          const r = await api('alice1', 'GET', '/bench/jobs/4242');
+          return r.body.status === 'succeeded' && r.body.nodes === nodes ? r.body : undefined;
+        },
+        60_000,
+        what,
+      );
+
     beforeAll(async () => {
       s3 = adapter === 's3' ? await startS3() : undefined;
       server = await startTestServer(backend, {
@@ -205,15 +216,8 @@ describe.each(backends().flatMap((b) => adapters.map((a) => [b, a] as const)))(
       const file = path.join(dir, '4242_v2.h5');
       await fx.energyOnly(file);
       await upload('alice1', 'runs/4242_profile.h5', readFileSync(file));
-      const job = await waitFor(
-        async () => {
-          const r = await api('alice1', 'GET', '/bench/jobs/4242');
-          return r.body.status === 'succeeded' && r.body.samples === 300 ? r.body : undefined;
-        },
-        60_000,
-        'new version',
-      );
-      expect(job.nodes).toBe(1);
+      const job = await succeededWith(1, 'new version');
+      expect(job.samples).toBe(300);
       expect((job.node_summaries as { power_source: string }[])[0]?.power_source).toBe(
         'ΔE/Δt of Energy__Energy',
       );
@@ -237,14 +241,7 @@ describe.each(backends().flatMap((b) => adapters.map((a) => [b, a] as const)))(
       await new Promise((r) => setTimeout(r, 1100));
       const first = readFileSync(path.join(dir, '4242_profile.h5'));
       await upload('alice1', 'runs/4242_profile.h5', first);
-      const back = await waitFor(
-        async () => {
-          const r = await api('alice1', 'GET', '/bench/jobs/4242');
-          return r.body.status === 'succeeded' && r.body.nodes === 3 ? r.body : undefined;
-        },
-        60_000,
-        'the first version again',
-      );
+      const back = await succeededWith(3, 'the first version again');
       expect(back.samples).toBe(firstSamples);
     });
 

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import {
   combine,
   jobPeak,
+  onto,
   cost,
   cumulativeEnergy,
   equivalentAppliance,
@@ -12,7 +13,7 @@ import {
   priceAt,
   summarize,
 } from './compute.ts';
-import { onto, unionAxis } from './series.ts';
+import { unionAxis } from './series.ts';
 
 const f64 = (xs: number[]) => Float64Array.from(xs);
 

@@ -108,6 +108,33 @@ export function summarize(
   };
 }
 
+/**
+ * Values at `axis`: exact where the column has a sample, linear between its neighbours inside
+ * its own time range, NaN outside it. `own` need not be sorted.
+ */
+export function onto(own: Float64Array, values: Float64Array, axis: Float64Array): Float64Array {
+  if (own === axis) return values;
+  const order = Array.from({ length: own.length }, (_, i) => i)
+    .filter((i) => Number.isFinite(own[i] ?? NaN) && Number.isFinite(values[i] ?? NaN))
+    .sort((a, b) => (own[a] ?? 0) - (own[b] ?? 0));
+  const out = new Float64Array(axis.length).fill(NaN);
+  let j = 0;
+  for (let i = 0; i < axis.length; i++) {
+    const t = axis[i] ?? NaN;
+    while (j + 1 < order.length && (own[order[j + 1] ?? 0] ?? 0) <= t) j++;
+    const a = order[j];
+    if (a === undefined) break;
+    const ta = own[a] ?? NaN;
+    if (t === ta) out[i] = values[a] ?? NaN;
+    else if (t > ta && j + 1 < order.length) {
+      const b = order[j + 1] as number;
+      const tb = own[b] ?? NaN;
+      out[i] = (values[a] ?? NaN) + ((t - ta) / (tb - ta)) * ((values[b] ?? NaN) - (values[a] ?? NaN));
+    }
+  }
+  return out;
+}
+
 /** Points of the common time axis {@link jobPeak} resamples unaligned nodes onto, at most. */
 const MAX_AXIS = 10_000_000;
 /** Node × axis points {@link jobPeak} evaluates at most (it coarsens the axis beyond). */
@@ -118,8 +145,8 @@ const MAX_WORK = 50_000_000;
  * the job's own power, of which the average power is the mean. Nodes sampled on the same clock
  * (the usual case) are added sample by sample; otherwise each node is interpolated linearly onto
  * one axis from the earliest start to the latest end, spaced like the most finely sampled node,
- * and counts as 0 outside its own span, and the result is at least the highest node sample.
- * NaN samples count as 0; without any finite sample there is no peak (null).
+ * ({@link onto}) and counts as 0 outside its own span; the result is at least the highest node
+ * sample. On one clock NaN samples count as 0; without any finite sample there is no peak (null).
  */
 export function jobPeak(
   nodes: { elapsed: Float64Array; power: Float64Array }[],
@@ -153,22 +180,9 @@ export function jobPeak(
     axis = Float64Array.from({ length: points }, (_, i) => start + i * step);
     sum = new Float64Array(points);
     for (const n of nodes) {
-      const t = n.elapsed;
-      if (t.length === 0) continue;
-      let j = 0;
-      // only the axis points within this node's span
-      const lo = Math.max(0, Math.ceil((t[0]! - start) / step - 1e-9));
-      const hi = Math.min(points - 1, Math.floor((t[t.length - 1]! - start) / step + 1e-9));
-      for (let i = lo; i <= hi; i++) {
-        const x = axis[i]!;
-        if (x < t[0]! || x > t[t.length - 1]!) continue;
-        while (j + 1 < t.length && t[j + 1]! < x) j++;
-        const t0 = t[j]!;
-        const t1 = t[Math.min(j + 1, t.length - 1)]!;
-        const p0 = finite(n.power[j]);
-        const p1 = finite(n.power[Math.min(j + 1, t.length - 1)]);
-        sum[i]! += t1 > t0 ? p0 + ((x - t0) / (t1 - t0)) * (p1 - p0) : x === t0 ? p0 : p1;
-      }
+      if (n.elapsed.length === 0) continue;
+      const v = onto(n.elapsed, n.power, axis);
+      for (let i = 0; i < points; i++) if (Number.isFinite(v[i])) sum[i]! += v[i]!;
     }
   }
   let best = -Infinity;

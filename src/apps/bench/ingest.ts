@@ -76,7 +76,8 @@ export async function ingest(
   const objects = platform.objects;
   let infos: ObjectInfo[];
   if (existsSync(target)) {
-    if (!opts.owner) throw new IngestUsageError('--owner is required for local files (their storage prefix)');
+    if (!opts.owner)
+      throw new IngestUsageError('--owner <username> is required for local files (the storage prefix)');
     if (!(await platform.auth.userExists(opts.owner)))
       throw new IngestUsageError(
         `no user ${opts.owner}: create it first (conflux users create ${opts.owner})`,
@@ -188,11 +189,7 @@ export function registerIngestCommand(
     .description('process HDF5 profiles from a local directory (uploaded under --owner) or a storage prefix')
     .option('-o, --owner <username>', 'storage prefix (user) for local files')
     .option('-c, --concurrency <n>', 'files processed at once', '2')
-    .action(async (target: string, o: { owner?: string; concurrency: string }, command: Command) => {
-      if (existsSync(target) && !o.owner)
-        command.error('error: --owner <username> is required for local files (the storage prefix)', {
-          exitCode: 2,
-        });
+    .action(async (target: string, o: { owner?: string; concurrency: string }) => {
       const platform = await open();
       try {
         const result = await ingest(platform, handlers(platform), target, {

@@ -10,6 +10,7 @@ import {
   cumulativeEnergy,
   hasSignal,
   nullOutside,
+  onto,
   powerFromEnergy,
 } from './compute.ts';
 import type { RawNode, RawTable } from './h5-reader.ts';
@@ -105,33 +106,6 @@ export function unionAxis(axes: Float64Array[]): Float64Array {
     if (i === 0 || sorted[i] !== sorted[m - 1]) sorted[m++] = sorted[i] ?? 0;
   }
   return sorted.slice(0, m);
-}
-
-/**
- * Values at `axis`: exact where the column has a sample, linear between its neighbours inside
- * its own time range, NaN outside it. `own` need not be sorted.
- */
-export function onto(own: Float64Array, values: Float64Array, axis: Float64Array): Float64Array {
-  if (own === axis) return values;
-  const order = Array.from({ length: own.length }, (_, i) => i)
-    .filter((i) => Number.isFinite(own[i] ?? NaN) && Number.isFinite(values[i] ?? NaN))
-    .sort((a, b) => (own[a] ?? 0) - (own[b] ?? 0));
-  const out = new Float64Array(axis.length).fill(NaN);
-  let j = 0;
-  for (let i = 0; i < axis.length; i++) {
-    const t = axis[i] ?? NaN;
-    while (j + 1 < order.length && (own[order[j + 1] ?? 0] ?? 0) <= t) j++;
-    const a = order[j];
-    if (a === undefined) break;
-    const ta = own[a] ?? NaN;
-    if (t === ta) out[i] = values[a] ?? NaN;
-    else if (t > ta && j + 1 < order.length) {
-      const b = order[j + 1] as number;
-      const tb = own[b] ?? NaN;
-      out[i] = (values[a] ?? NaN) + ((t - ta) / (tb - ta)) * ((values[b] ?? NaN) - (values[a] ?? NaN));
-    }
-  }
-  return out;
 }
 
 /** The clean series of one node, or why it has nothing usable. */
