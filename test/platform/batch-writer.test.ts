@@ -100,4 +100,54 @@ describe.each(backends())('batch writer (%s)', (backend) => {
     );
     expect(r.rows.map((x) => x.k)).toEqual(['good-1', 'good-2']);
   });
+
+  it('makes units given as functions when their batch is written, each failing alone', async () => {
+    let made = 0;
+    const lazy = (k: string) => () => {
+      made++;
+      return { bw_rows: [row(k)] };
+    };
+    const results = await Promise.allSettled([
+      writer.write(lazy('lazy-1')),
+      writer.write(() => {
+        throw new Error('cannot make this one');
+      }),
+      writer.write(() => ({ no_such_table: [[1]] })),
+      writer.write(lazy('lazy-2')),
+    ]);
+    expect(results.map((x) => x.status)).toEqual(['fulfilled', 'rejected', 'rejected', 'fulfilled']);
+    expect((results[1] as PromiseRejectedResult).reason).toMatchObject({ message: 'cannot make this one' });
+    expect((results[2] as PromiseRejectedResult).reason).toMatchObject({
+      message: 'unknown table no_such_table',
+    });
+    expect(made).toBeGreaterThanOrEqual(2);
+    const r = await t.db.query<{ k: string }>(`SELECT k FROM bw_rows WHERE k LIKE 'lazy-%' ORDER BY k`);
+    expect(r.rows.map((x) => x.k)).toEqual(['lazy-1', 'lazy-2']);
+  });
+
+  it('calls back once per unit, never before it is committed', async () => {
+    const calls: { k: string; err: Error | undefined; stored: boolean }[] = [];
+    await Promise.all(
+      ['cb-good', 'cb-bad'].map(
+        (k) =>
+          new Promise<void>((resolve) => {
+            const r = k === 'cb-bad' ? row(k, { 3: 'x' }) : row(k);
+            writer.add({ bw_rows: [r] }, (err) => {
+              void t.db
+                .query<{ n: string }>('SELECT count(*) AS n FROM bw_rows WHERE k = $1', [k])
+                .then((q) => {
+                  calls.push({ k, err, stored: Number(q.rows[0]!.n) === 1 });
+                  resolve();
+                });
+            });
+          }),
+      ),
+    );
+    await writer.drain();
+    calls.sort((a, b) => a.k.localeCompare(b.k));
+    expect(calls).toHaveLength(2);
+    expect(calls[0]).toMatchObject({ k: 'cb-bad', stored: false });
+    expect(calls[0]!.err).toBeInstanceOf(Error);
+    expect(calls[1]).toEqual({ k: 'cb-good', err: undefined, stored: true });
+  });
 });

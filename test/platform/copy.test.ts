@@ -110,4 +110,26 @@ describe.runIf(process.env.TEST_DATABASE_URL)('binary COPY on PostgreSQL', () =>
     const big = await copyRows(client, 'copy_all', [COLUMNS[1]!], [[2 ** 60]]).catch((e: unknown) => e);
     expect(big).toBeInstanceOf(CopyValueError);
   });
+
+  it('keeps every row of COPYs spanning many chunks, one after the other (buffers are reused)', async () => {
+    await client.query('CREATE TABLE copy_many (n int4, t text)');
+    // About 600 KB a COPY: three chunks each, so the second and third COPY run on recycled
+    // buffers (and one row is larger than what is left of a chunk).
+    const text = (i: number) => (i === 1234 ? 'y'.repeat(300_000) : `row ${i} ${'z'.repeat(i % 97)}`);
+    for (let round = 0; round < 3; round++) {
+      const rows = Array.from({ length: 8000 }, (_, i) => [round * 8000 + i, text(i)]);
+      await copyRows(
+        client,
+        'copy_many',
+        [
+          { name: 'n', type: 'int4' },
+          { name: 't', type: 'text' },
+        ],
+        rows,
+      );
+    }
+    const { rows } = await client.query<{ n: number; t: string }>('SELECT n, t FROM copy_many ORDER BY n');
+    expect(rows).toHaveLength(24_000);
+    for (const r of rows) if (r.t !== text(r.n % 8000)) expect(r).toEqual({ n: r.n, t: text(r.n % 8000) });
+  });
 });

@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import type { GridConfig } from '../../config.ts';
 import type { BatchWriter } from '../../platform/ingest/batch-writer.ts';
 import type { LiveChannel } from '../../platform/live/port.ts';
-import { DeadLetter, type MqttMessage } from '../../platform/mqtt/port.ts';
+import { DeadLetter, type MessageHandler, type MqttMessage } from '../../platform/mqtt/port.ts';
 import {
   classify,
   decodeAck,
@@ -88,34 +88,61 @@ export class GridIngest {
     return this.topics.map((t) => t.filter);
   }
 
-  handle = async (msg: MqttMessage): Promise<void> => {
+  /**
+   * The consumer's handler. Metering whose event (if any) is known here, nearly every message,
+   * takes a path without promises: decoded, queued, and published live from the writer's
+   * callback. Everything else goes through {@link handleOther}.
+   */
+  handle: MessageHandler = (msg, done) => {
     const route = this.routeOf(msg.topic);
     if (route === undefined) throw new DeadLetter('no handler for this topic');
-    const { kind, venFromTopic } = route;
+    if (route.kind !== 'metering') return this.handleOther(msg, route.kind, route.venFromTopic);
+    const m = decodeMetering(msg.payload, route.venFromTopic);
+    if (m.eventId !== null && !this.knownEvents.has(m.eventId))
+      return this.requireEvent(m.eventId).then(() => this.stored(msg, m));
+    this.storeMetering(msg, m, done);
+  };
+
+  private stored(msg: MqttMessage, m: Metering): Promise<void> {
+    return new Promise((resolve, reject) => this.storeMetering(msg, m, (e) => (e ? reject(e) : resolve())));
+  }
+
+  private storeMetering(msg: MqttMessage, m: Metering, done: (err?: Error) => void) {
+    const receivedAt = new Date();
+    const touch = this.shouldTouch(m.venId, receivedAt);
+    // The payload is stored as received (its bytes go straight into the COPY). The rows are made
+    // when the batch is written (see `UnitSource`).
+    this.writer.add(
+      () => meteringUnit(m, receivedAt, msg.payload, touch),
+      (err) => {
+        if (err) return done(err);
+        this.afterCommit(m.venId, m, touch, receivedAt);
+        done();
+      },
+    );
+  }
+
+  private async handleOther(msg: MqttMessage, kind: Kind, venFromTopic: string | null): Promise<void> {
     const resolved: Exclude<Kind, 'auto'> = kind === 'auto' ? classify(parseJsonObject(msg.payload)) : kind;
     const receivedAt = new Date();
     switch (resolved) {
       case 'metering': {
         const m = decodeMetering(msg.payload, venFromTopic);
         if (m.eventId !== null) await this.requireEvent(m.eventId);
-        const touch = this.shouldTouch(m.venId, receivedAt);
-        // The payload is stored as received (its bytes go straight into the COPY).
-        await this.writer.write(meteringUnit(m, receivedAt, msg.payload, touch));
-        this.afterCommit(m.venId, m, touch, receivedAt);
-        return;
+        return this.stored(msg, m);
       }
       case 'status': {
         const s = decodeStatus(msg.payload, venFromTopic);
         if (s.activeEventId !== null) await this.requireEvent(s.activeEventId);
         const touch = this.shouldTouch(s.venId, receivedAt);
-        await this.writer.write(statusUnit(s, receivedAt, touch));
+        await this.writer.write(() => statusUnit(s, receivedAt, touch));
         this.afterCommit(s.venId, null, touch, receivedAt);
         return;
       }
       case 'loads': {
         const s = decodeLoadSnapshot(msg.payload, venFromTopic);
         const touch = this.shouldTouch(s.venId, receivedAt);
-        await this.writer.write(snapshotUnit(s, receivedAt, touch));
+        await this.writer.write(() => snapshotUnit(s, receivedAt, touch));
         this.afterCommit(s.venId, null, touch, receivedAt);
         return;
       }
@@ -136,7 +163,7 @@ export class GridIngest {
         return;
       }
     }
-  };
+  }
 
   /** Which filter a topic falls under (and the VEN id in `ven/<kind>/<id>`), remembered per topic. */
   private routeOf(topic: string): { kind: Kind; venFromTopic: string | null } | undefined {

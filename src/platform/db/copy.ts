@@ -45,6 +45,24 @@ const PG_EPOCH_MS = 946_684_800_000;
 const SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
 /** Flush the encoder's buffer to the stream at about this size. */
 const CHUNK = 256 * 1024;
+/** A chunk buffer: a chunk plus room for the row that crosses `CHUNK`. */
+const CHUNK_BYTES = CHUNK + 1024;
+
+/**
+ * Chunk buffers of finished COPYs, for the next ones. A fresh 256 KB buffer per chunk (plus a copy
+ * into it) is tens of megabytes a second of ArrayBuffers at ingest rates, and V8 answers that
+ * external memory with extra garbage collections: measured, that was most of the encoder's cost.
+ */
+const spare: Buffer[] = [];
+const MAX_SPARE = 32;
+
+function chunkBuffer(): Buffer {
+  return spare.pop() ?? Buffer.allocUnsafe(CHUNK_BYTES);
+}
+
+function recycle(b: Buffer) {
+  if (b.length === CHUNK_BYTES && spare.length < MAX_SPARE) spare.push(b);
+}
 
 const TWO_32 = 4294967296;
 
@@ -52,16 +70,35 @@ const TWO_32 = 4294967296;
  * Encodes rows as one binary COPY stream, in chunks of about `CHUNK` bytes. Written for the ingest
  * hot path (tens of thousands of rows a second): numbers go through a DataView, which V8 compiles
  * to plain stores (Buffer's `writeInt32BE` and friends check their arguments on every call), int8
- * and timestamps without a BigInt per value, and short ASCII text byte by byte.
+ * and timestamps without a BigInt per value, and short ASCII text byte by byte. Chunks are views
+ * of pooled buffers, not copies: {@link release} recycles them once the COPY is over.
  */
 export class BinaryCopyEncoder {
-  private buf = Buffer.allocUnsafe(CHUNK + 1024);
-  private view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
+  private buf!: Buffer;
+  private view!: DataView;
   private o = 0;
   private readonly types: readonly CopyType[];
+  /** Buffers behind the chunks `encode` has yielded. */
+  private readonly yielded: Buffer[] = [];
 
   constructor(types: readonly CopyType[]) {
     this.types = types;
+    this.use(chunkBuffer());
+  }
+
+  /**
+   * Hands this encoder's buffers back to the pool. Only once nothing reads the chunks any more
+   * (the COPY has completed); the encoder is not used afterwards.
+   */
+  release(): void {
+    for (const b of this.yielded.splice(0)) recycle(b);
+    recycle(this.buf);
+    this.use(Buffer.alloc(0));
+  }
+
+  private use(b: Buffer) {
+    this.buf = b;
+    this.view = new DataView(b.buffer, b.byteOffset, b.byteLength);
   }
 
   *encode(rows: Iterable<readonly unknown[]>): Generator<Buffer> {
@@ -86,7 +123,9 @@ export class BinaryCopyEncoder {
   }
 
   private take(): Buffer {
-    const out = Buffer.from(this.buf.subarray(0, this.o));
+    const out = this.buf.subarray(0, this.o);
+    this.yielded.push(this.buf);
+    this.use(chunkBuffer());
     this.o = 0;
     return out;
   }
@@ -95,8 +134,9 @@ export class BinaryCopyEncoder {
     if (this.o + n <= this.buf.length) return;
     const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.o + n + 1024));
     this.buf.copy(next, 0, 0, this.o);
-    this.buf = next;
-    this.view = new DataView(next.buffer, next.byteOffset, next.byteLength);
+    // Nothing has seen the old buffer's bytes yet: it can serve another chunk.
+    recycle(this.buf);
+    this.use(next);
   }
 
   private nul() {
@@ -203,17 +243,53 @@ function show(v: unknown): string {
   return JSON.stringify(v) ?? '';
 }
 
+/** Rows encoded for one COPY, not yet sent (see {@link encodeCopy}). */
+export interface EncodedCopy {
+  readonly sql: string;
+  readonly chunks: readonly Buffer[];
+  /** Recycles the chunks' buffers; only once nothing reads them (see {@link sendCopy}). */
+  release(): void;
+}
+
 /**
- * Writes `rows` into `table (columns)` with binary COPY on `client` (inside the caller's
- * transaction when it has one).
+ * Encodes `rows` for `COPY table (columns) FROM STDIN (FORMAT binary)`, synchronously. Throws
+ * {@link CopyValueError} for a value the encoder cannot write. Encoding before anything is sent
+ * lets the caller drop the rows before the round trip instead of after it.
  */
+export function encodeCopy(
+  table: string,
+  columns: readonly { name: string; type: CopyType }[],
+  rows: Iterable<readonly unknown[]>,
+): EncodedCopy {
+  const encoder = new BinaryCopyEncoder(columns.map((c) => c.type));
+  let chunks: Buffer[];
+  try {
+    chunks = [...encoder.encode(rows)];
+  } catch (e) {
+    encoder.release();
+    throw e;
+  }
+  return {
+    sql: `COPY ${table} (${columns.map((c) => c.name).join(', ')}) FROM STDIN (FORMAT binary)`,
+    chunks,
+    release: () => encoder.release(),
+  };
+}
+
+/** Sends an encoded COPY on `client` (inside the caller's transaction when it has one). */
+export async function sendCopy(client: pg.ClientBase, copy: EncodedCopy): Promise<void> {
+  await pipeline(Readable.from(copy.chunks), client.query(copyFrom(copy.sql)));
+  // The server has answered the COPY, so every chunk has left the socket. (After a failure the
+  // buffers are left to the garbage collector: a write may still hold one.)
+  copy.release();
+}
+
+/** Writes `rows` into `table (columns)` with binary COPY on `client`. */
 export async function copyRows(
   client: pg.ClientBase,
   table: string,
   columns: readonly { name: string; type: CopyType }[],
   rows: Iterable<readonly unknown[]>,
 ): Promise<void> {
-  const sql = `COPY ${table} (${columns.map((c) => c.name).join(', ')}) FROM STDIN (FORMAT binary)`;
-  const encoder = new BinaryCopyEncoder(columns.map((c) => c.type));
-  await pipeline(Readable.from(encoder.encode(rows)), client.query(copyFrom(sql)));
+  await sendCopy(client, encodeCopy(table, columns, rows));
 }

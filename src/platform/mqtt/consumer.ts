@@ -7,8 +7,11 @@ type SendPacket = (packet: Packet, cb?: (err?: Error) => void, cbStorePut?: () =
 interface InFlight {
   messageId: number;
   settled: boolean;
-  /** The PUBACK MQTT.js wanted to send at once; we hold it until the message is committed. */
-  ack: Packet | null;
+  /**
+   * The PUBACK MQTT.js wanted to send at once, held until the message is committed: `true` for a
+   * plain success (sent as its four bytes), the packet itself when it carries more.
+   */
+  ack: Packet | true | null;
   generation: number;
 }
 
@@ -35,6 +38,8 @@ export interface ConsumerDeps {
  * previous connection are dropped: the broker redelivers those messages, and handlers are
  * idempotent.
  */
+const asError = (e: unknown): Error => (e instanceof Error ? e : new Error(String(e)));
+
 export async function startConsumer(deps: ConsumerDeps, opts: ConsumeOptions): Promise<Consumer> {
   const filters = opts.topics.map((t) => (deps.sharedGroup ? `$share/${deps.sharedGroup}/${t}` : t));
   const client: MqttClient = mqtt.connect(deps.url, {
@@ -55,22 +60,37 @@ export async function startConsumer(deps: ConsumerDeps, opts: ConsumeOptions): P
   let generation = 0;
 
   const sendPacket = (client as unknown as { _sendPacket: SendPacket })._sendPacket.bind(client);
+  /** Ids of plain PUBACKs due, written in one go by `writeAcks`. */
+  const due: number[] = [];
+  const writeAcks = () => {
+    if (due.length === 0) return;
+    // PUBACK: fixed header 0x40, remaining length 2, the packet id. Valid in MQTT 3.1.1 and 5
+    // (where a missing reason code means success). One buffer for a whole batch instead of a
+    // packet object, its encoding and a stream write per message.
+    const buf = Buffer.allocUnsafe(4 * due.length);
+    for (let i = 0; i < due.length; i++) {
+      const id = due[i]!;
+      buf[4 * i] = 0x40;
+      buf[4 * i + 1] = 2;
+      buf[4 * i + 2] = id >> 8;
+      buf[4 * i + 3] = id & 0xff;
+    }
+    due.length = 0;
+    client.stream.write(buf);
+  };
   const flush = () => {
-    // A commit settles a whole batch: its PUBACKs leave in one write, not one syscall each.
-    const stream = client.stream as { cork?: () => void; uncork?: () => void } | undefined;
-    let corked = false;
     while (head < fifo.length && fifo[head]!.settled && fifo[head]!.ack !== null) {
       const first = fifo[head++]!;
       if (byId.get(first.messageId) === first) byId.delete(first.messageId);
-      if (first.generation === generation && client.connected) {
-        if (!corked && stream?.cork) {
-          stream.cork();
-          corked = true;
-        }
+      if (first.generation !== generation || !client.connected) continue;
+      if (first.ack === true) due.push(first.messageId);
+      else {
+        // In order: the plain ones before it first.
+        writeAcks();
         sendPacket(first.ack!);
       }
     }
-    if (corked) stream?.uncork?.();
+    writeAcks();
     if (head > 1024 && head * 2 > fifo.length) {
       fifo = fifo.slice(head);
       head = 0;
@@ -80,7 +100,7 @@ export async function startConsumer(deps: ConsumerDeps, opts: ConsumeOptions): P
     if (packet.cmd === 'puback' && packet.messageId !== undefined) {
       const entry = byId.get(packet.messageId);
       if (entry !== undefined && entry.ack === null) {
-        entry.ack = packet;
+        entry.ack = !packet.reasonCode && !packet.properties ? true : packet;
         cb?.();
         flush();
         return;
@@ -91,6 +111,43 @@ export async function startConsumer(deps: ConsumerDeps, opts: ConsumeOptions): P
 
   const finished = () => {
     if (--working === 0 && idle) idle();
+  };
+
+  /**
+   * Runs the handler on an admitted message and settles its entry when the handler is done. Its
+   * own function, so that what waits for the commit holds the message and its entry only, not
+   * MQTT.js's per-packet callbacks and the packet they close over.
+   */
+  const take = (message: MqttMessage, entry: InFlight | null) => {
+    working++;
+    deps.onMessage?.();
+    const settle = () => {
+      if (entry) entry.settled = true;
+      flush();
+      finished();
+    };
+    let told = false;
+    const done = (e?: Error) => {
+      if (told) return;
+      told = true;
+      if (e === undefined) return settle();
+      // A failed dead-letter write leaves the message unacknowledged: the broker redelivers it.
+      deps.deadLetter(message, e.message).then(settle, (err: unknown) => {
+        deps.log.error({ err, topic: message.topic }, 'message neither stored nor dead-lettered');
+        finished();
+      });
+    };
+    let result: Promise<void> | void;
+    try {
+      result = opts.handler(message, done);
+    } catch (e) {
+      return done(asError(e));
+    }
+    if (result)
+      result.then(
+        () => done(),
+        (e: unknown) => done(asError(e)),
+      );
   };
 
   client.handleMessage = (packet: IPublishPacket, callback) => {
@@ -105,35 +162,21 @@ export async function startConsumer(deps: ConsumerDeps, opts: ConsumeOptions): P
       fifo.push(entry);
       byId.set(packet.messageId, entry);
     }
-    const settle = () => {
-      if (entry) entry.settled = true;
-      flush();
-      finished();
-    };
-    const take = () => {
-      working++;
-      deps.onMessage?.();
-      let done: Promise<void>;
-      try {
-        done = opts.handler(message);
-      } catch (e) {
-        done = Promise.reject(e instanceof Error ? e : new Error(String(e)));
-      }
-      done.then(settle, (e: unknown) => {
-        const reason = e instanceof Error ? e.message : String(e);
-        // A failed dead-letter write leaves the message unacknowledged: the broker redelivers it.
-        deps.deadLetter(message, reason).then(settle, (err: unknown) => {
-          deps.log.error({ err, topic: message.topic }, 'message neither stored nor dead-lettered');
-          finished();
-        });
-      });
-      // Calling back lets MQTT.js read the next packet (and queue this one's PUBACK, held above).
-      callback();
-    };
-    // Backpressure: while admission is pending, nothing more is read from the socket.
+    // Backpressure: while admission is pending, nothing more is read from the socket. Calling
+    // back lets MQTT.js read the next packet (and queue this one's PUBACK, held above).
     const admitted = opts.admit?.();
-    if (admitted) admitted.then(take, (e: unknown) => callback(e as Error));
-    else take();
+    if (admitted)
+      admitted.then(
+        () => {
+          take(message, entry);
+          callback();
+        },
+        (e: unknown) => callback(e as Error),
+      );
+    else {
+      take(message, entry);
+      callback();
+    }
   };
 
   client.on('connect', () => {

@@ -16,8 +16,11 @@ export interface MqttMessage {
  * Handles one message. Resolve once everything the message produced is COMMITTED: only then is
  * it acknowledged to the broker. Reject with {@link DeadLetter} (or any error) to store the
  * message as a dead letter; the stream goes on either way.
+ *
+ * Instead of returning a promise, a handler may return nothing and call `done` once, with the
+ * error if there is one: the same contract without a promise per message, for hot paths.
  */
-export type MessageHandler = (message: MqttMessage) => Promise<void>;
+export type MessageHandler = (message: MqttMessage, done: (err?: Error) => void) => Promise<void> | void;
 
 export interface ConsumeOptions {
   /** Short name of the consumer; the broker session is `<MQTT_CLIENT_ID>-<name>`. */
