@@ -5,7 +5,8 @@
  *
  * 1. Writes: metering messages (a reading and 5 loads each) COPY-ed in batches of 2000 as the batch
  *    writer does, into the grid schema as migrated and, as the baseline in the same run, into the
- *    schema before migration 003 (loads keyed per VEN, a per-message VEN upsert). Reports the
+ *    schema before migration 003 (loads keyed per VEN, a per-message VEN upsert, payloads in a
+ *    json column). Payloads are the size grid-ingest's VENs send (about 700 bytes). Reports the
  *    backend's CPU per message, per table, read from /proc, and WAL bytes per message.
  * 2. Reads at scale: VENS × READINGS readings (5 loads each) and the time-series queries of the
  *    API on them, with their execution time.
@@ -15,6 +16,7 @@ import pg from 'pg';
 import { init } from '../src/apps/grid/migrations/001-init.ts';
 import { leanTimeSeries } from '../src/apps/grid/migrations/002-lean-time-series.ts';
 import { leanIngest } from '../src/apps/grid/migrations/003-lean-ingest.ts';
+import { payloadText } from '../src/apps/grid/migrations/004-payload-text.ts';
 import { LOAD_READINGS, READINGS, VEN_UPSERT } from '../src/apps/grid/tables.ts';
 import type { Migration } from '../src/platform/db/migrate.ts';
 import { copyRows, type CopyType } from '../src/platform/db/copy.ts';
@@ -23,6 +25,20 @@ import { createDatabase, dropDatabase } from './lib/databases.ts';
 import { table } from './util.ts';
 
 const BATCH = 2000;
+
+/** A metering payload as the grid-ingest benchmark's VENs send it (5 loads, about 700 bytes). */
+function payload(venId: string, timestamp: number): string {
+  const loads = Array.from({ length: 5 }, (_, i) => ({
+    id: `c${i}`,
+    name: `circuit ${i}`,
+    type: i === 0 ? 'hvac' : i === 1 ? 'ev_charger' : 'lighting',
+    capacityKw: 7.2,
+    shedCapabilityKw: i === 0 ? 0 : 1.5,
+    currentPowerKw: 1 + (i % 5) * 0.3,
+    enabled: true,
+  }));
+  return JSON.stringify({ venId, timestamp, usedPowerKw: 5, shedPowerKw: 4.5, loads });
+}
 
 function arg(args: string[], name: string, fallback: string): string {
   const i = args.indexOf(`--${name}`);
@@ -53,7 +69,8 @@ const columns = (spec: { columns: readonly { name: string; type: string }[] }) =
   spec.columns as { name: string; type: CopyType }[];
 
 async function writes(admin: string, layout: 'current' | 'before 003', messages: number, vens: number) {
-  const migrations = layout === 'current' ? [init, leanTimeSeries, leanIngest] : [init, leanTimeSeries];
+  const migrations =
+    layout === 'current' ? [init, leanTimeSeries, leanIngest, payloadText] : [init, leanTimeSeries];
   const { c, drop } = await freshDatabase(admin, migrations);
   try {
     const pid = (await c.query<{ p: number }>('SELECT pg_backend_pid() AS p')).rows[0]!.p;
@@ -68,7 +85,7 @@ async function writes(admin: string, layout: 'current' | 'before 003', messages:
       for (let q = s; q < Math.min(messages, s + BATCH); q++) {
         const ven = `bench-${q % vens}`;
         const ts = new Date(base + q);
-        const raw = Buffer.from(`{"venId":"${ven}","timestamp":${base + q},"usedPowerKw":5,"loads":[]}`);
+        const raw = Buffer.from(payload(ven, base + q));
         readings.push([ven, ts, 5, 4.5, null, null, null, raw]);
         for (let i = 0; i < 5; i++) {
           const row = [ven, `c${i}`, ts, `circuit ${i}`, 'hvac', 7.2, 1.5, 1.3, true, null];
@@ -85,7 +102,14 @@ async function writes(admin: string, layout: 'current' | 'before 003', messages:
         parts[k] += now - t;
         t = now;
       };
-      await copyRows(c, 'grid_readings', columns(READINGS), readings);
+      // Before 004 the payload went into `raw`, a json column.
+      const readingColumns =
+        layout === 'current'
+          ? columns(READINGS)
+          : columns(READINGS).map((col) =>
+              col.name === 'payload' ? { name: 'raw', type: 'json' as const } : col,
+            );
+      await copyRows(c, 'grid_readings', readingColumns, readings);
       step('readings');
       const loadColumns =
         layout === 'current'
@@ -138,7 +162,7 @@ async function writes(admin: string, layout: 'current' | 'before 003', messages:
 }
 
 async function reads(admin: string, vens: number, perVen: number) {
-  const { c, drop } = await freshDatabase(admin, [init, leanTimeSeries, leanIngest]);
+  const { c, drop } = await freshDatabase(admin, [init, leanTimeSeries, leanIngest, payloadText]);
   try {
     const t0 = performance.now();
     await c.query(
@@ -147,8 +171,8 @@ async function reads(admin: string, vens: number, perVen: number) {
       [vens],
     );
     await c.query(
-      `INSERT INTO grid_readings (ven_id, ts, used_power_kw, shed_power_kw, raw)
-       SELECT 'v' || v, now() - make_interval(secs => ($2 - s) * 5), 5 + (s % 7), 1.5, '{}'::json
+      `INSERT INTO grid_readings (ven_id, ts, used_power_kw, shed_power_kw, payload)
+       SELECT 'v' || v, now() - make_interval(secs => ($2 - s) * 5), 5 + (s % 7), 1.5, '{}'
          FROM generate_series(1, $2) s, generate_series(1, $1) v ORDER BY 2`,
       [vens, perVen],
     );

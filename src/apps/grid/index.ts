@@ -9,6 +9,7 @@ import { GridIngest } from './ingest.ts';
 import { init } from './migrations/001-init.ts';
 import { leanTimeSeries } from './migrations/002-lean-time-series.ts';
 import { leanIngest } from './migrations/003-lean-ingest.ts';
+import { payloadText } from './migrations/004-payload-text.ts';
 import { deadLetterRoutes } from './routes/dead-letters.ts';
 import { eventRoutes } from './routes/events.ts';
 import { statsRoutes } from './routes/stats.ts';
@@ -115,7 +116,7 @@ async function start(platform: Platform): Promise<Stoppable | undefined> {
 export const grid: AppManifest = {
   name: 'grid',
   prefix: '/api',
-  migrations: [init, leanTimeSeries, leanIngest],
+  migrations: [init, leanTimeSeries, leanIngest, payloadText],
   routes(http, platform) {
     const { service } = partsOf(platform);
     statsRoutes(http, service);

@@ -108,7 +108,8 @@ export class GridIngest {
   }
 
   private storeMetering(msg: MqttMessage, m: Metering, done: (err?: Error) => void) {
-    const receivedAt = new Date();
+    // Epoch ms, not a Date: it waits for the commit with the message.
+    const receivedAt = Date.now();
     const touch = this.shouldTouch(m.venId, receivedAt);
     // The payload is stored as received (its bytes go straight into the COPY). The rows are made
     // when the batch is written (see `UnitSource`).
@@ -124,7 +125,7 @@ export class GridIngest {
 
   private async handleOther(msg: MqttMessage, kind: Kind, venFromTopic: string | null): Promise<void> {
     const resolved: Exclude<Kind, 'auto'> = kind === 'auto' ? classify(parseJsonObject(msg.payload)) : kind;
-    const receivedAt = new Date();
+    const receivedAt = Date.now();
     switch (resolved) {
       case 'metering': {
         const m = decodeMetering(msg.payload, venFromTopic);
@@ -196,15 +197,14 @@ export class GridIngest {
    * (new, or marked offline: the row registers it or brings it back) or its `last_seen` is older
    * than `touchMs`. Most messages of a reporting VEN write only their readings.
    */
-  private shouldTouch(venId: string, receivedAt: Date): boolean {
+  private shouldTouch(venId: string, receivedAt: number): boolean {
     if (this.statuses.get(venId) !== 'online') return true;
-    return receivedAt.getTime() - (this.touched.get(venId) ?? 0) >= this.touchMs;
+    return receivedAt - (this.touched.get(venId) ?? 0) >= this.touchMs;
   }
 
-  private afterCommit(venId: string, m: Metering | null, touched: boolean, receivedAt: Date) {
+  private afterCommit(venId: string, m: Metering | null, touched: boolean, receivedAt: number) {
     if (touched) {
-      const at = receivedAt.getTime();
-      if (at > (this.touched.get(venId) ?? 0)) this.touched.set(venId, at);
+      if (receivedAt > (this.touched.get(venId) ?? 0)) this.touched.set(venId, receivedAt);
     }
     if (this.statuses.get(venId) !== 'online') {
       this.statuses.set(venId, 'online');
@@ -226,7 +226,8 @@ export class GridIngest {
     }
   }
 
-  private async storeAck(a: Ack, receivedAt: Date) {
+  private async storeAck(a: Ack, receivedMs: number) {
+    const receivedAt = new Date(receivedMs);
     await this.store.db.transaction(async (tx) => {
       // Dispatch row first, VEN row second: the dispatcher locks them in that order too.
       if (a.op === 'event' && a.eventId !== null) {

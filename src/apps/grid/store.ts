@@ -113,7 +113,8 @@ export class GridStore {
   /** The last reported state: the newest reading's and the newest status report's payloads. */
   async lastReported(venId: string): Promise<{ metering: unknown; status: unknown }> {
     const r = await this.db.query<{ metering: unknown; status: unknown }>(
-      `SELECT (SELECT raw FROM grid_readings WHERE ven_id = $1 ORDER BY ts DESC LIMIT 1) AS metering,
+      `SELECT (SELECT coalesce(payload::json, raw) FROM grid_readings WHERE ven_id = $1 ORDER BY ts DESC LIMIT 1)
+                AS metering,
               (SELECT raw FROM grid_status_reports WHERE ven_id = $1 ORDER BY ts DESC LIMIT 1) AS status`,
       [venId],
     );

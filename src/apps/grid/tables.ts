@@ -39,7 +39,8 @@ export const READINGS: TableSpec = {
     { name: 'requested_reduction_kw', type: 'float8' },
     { name: 'event_id', type: 'text' },
     { name: 'battery_soc', type: 'float8' },
-    { name: 'raw', type: 'json' },
+    // The payload as received (migration 004; rows stored before it have theirs in `raw`).
+    { name: 'payload', type: 'text' },
   ],
   onConflict: 'ON CONFLICT (ven_id, ts) DO NOTHING',
   copy: true,
@@ -103,8 +104,8 @@ export const GRID_TABLES: readonly TableSpec[] = [
 const time = (v: unknown) => (v instanceof Date ? v.getTime() : -Infinity);
 
 /** The VEN's row, when the unit is to touch it (see {@link VEN_UPSERT}). */
-function venRows(venId: string, receivedAt: Date, touch: boolean): unknown[][] {
-  return touch ? [[venId, venId, 'online', venId, receivedAt]] : [];
+function venRows(venId: string, receivedAt: number, touch: boolean): unknown[][] {
+  return touch ? [[venId, venId, 'online', venId, new Date(receivedAt)]] : [];
 }
 
 function loadRows(venId: string, at: Date, loads: LoadReport[]): unknown[][] {
@@ -122,8 +123,11 @@ function loadRows(venId: string, at: Date, loads: LoadReport[]): unknown[][] {
   ]);
 }
 
-/** `raw`: the payload as received (valid JSON: it was just decoded); `touch`: write the VEN's row. */
-export function meteringUnit(m: Metering, receivedAt: Date, raw: string | Buffer, touch: boolean): Unit {
+/**
+ * `receivedAt`: epoch ms; `raw`: the payload as received (valid JSON: it was just decoded);
+ * `touch`: write the VEN's row.
+ */
+export function meteringUnit(m: Metering, receivedAt: number, raw: string | Buffer, touch: boolean): Unit {
   return {
     grid_readings: [
       [
@@ -142,7 +146,7 @@ export function meteringUnit(m: Metering, receivedAt: Date, raw: string | Buffer
   };
 }
 
-export function statusUnit(s: StatusReport, receivedAt: Date, touch: boolean): Unit {
+export function statusUnit(s: StatusReport, receivedAt: number, touch: boolean): Unit {
   return {
     grid_status_reports: [
       [
@@ -159,7 +163,7 @@ export function statusUnit(s: StatusReport, receivedAt: Date, touch: boolean): U
   };
 }
 
-export function snapshotUnit(s: LoadSnapshot, receivedAt: Date, touch: boolean): Unit {
+export function snapshotUnit(s: LoadSnapshot, receivedAt: number, touch: boolean): Unit {
   return {
     grid_load_snapshots: loadRows(s.venId, s.timestamp, s.loads),
     grid_vens: venRows(s.venId, receivedAt, touch),

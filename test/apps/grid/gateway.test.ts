@@ -160,4 +160,18 @@ describe.each(cases)('grid gateway (%s, %s broker)', (backend, broker) => {
       'back online',
     );
   });
+
+  it('still shows a reading stored before payloads became text (migration 004)', async () => {
+    // Such rows have their payload in the json column `raw` and none in `payload`.
+    await server.core.db.query(
+      `INSERT INTO grid_vens (id, name, status, registration_id, last_seen)
+       VALUES ('legacy-ven', 'legacy-ven', 'online', 'legacy-ven', now())`,
+    );
+    await server.core.db.query(
+      `INSERT INTO grid_readings (ven_id, ts, used_power_kw, raw) VALUES ('legacy-ven', now(), 2.5, $1::json)`,
+      ['{"venId":"legacy-ven","usedPowerKw":2.5}'],
+    );
+    const shadow = await get<{ reported: { metering: unknown } }>('/api/vens/legacy-ven/shadow');
+    expect(shadow.reported.metering).toEqual({ venId: 'legacy-ven', usedPowerKw: 2.5 });
+  });
 });
