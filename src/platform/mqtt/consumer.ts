@@ -96,13 +96,26 @@ export async function startConsumer(deps: ConsumerDeps, opts: ConsumeOptions): P
       head = 0;
     }
   };
+  /**
+   * A commit settles a whole batch, one message after the other: flushing once, after the last,
+   * sends their PUBACKs in one write instead of one write per message.
+   */
+  let flushQueued = false;
+  const flushSoon = () => {
+    if (flushQueued) return;
+    flushQueued = true;
+    queueMicrotask(() => {
+      flushQueued = false;
+      flush();
+    });
+  };
   (client as unknown as { _sendPacket: SendPacket })._sendPacket = (packet, cb, cbStorePut) => {
     if (packet.cmd === 'puback' && packet.messageId !== undefined) {
       const entry = byId.get(packet.messageId);
       if (entry !== undefined && entry.ack === null) {
         entry.ack = !packet.reasonCode && !packet.properties ? true : packet;
         cb?.();
-        flush();
+        flushSoon();
         return;
       }
     }
@@ -123,7 +136,7 @@ export async function startConsumer(deps: ConsumerDeps, opts: ConsumeOptions): P
     deps.onMessage?.();
     const settle = () => {
       if (entry) entry.settled = true;
-      flush();
+      flushSoon();
       finished();
     };
     let told = false;
