@@ -66,23 +66,56 @@ function recycle(b: Buffer) {
 
 const TWO_32 = 4294967296;
 
+// Column types as small integers: the per-value switch becomes a jump table.
+const FLOAT8 = 0;
+const INT4 = 1;
+const INT8 = 2;
+const BOOL = 3;
+const TIMESTAMPTZ = 4;
+const TEXT = 5;
+const JSON_TEXT = 6;
+const JSONB = 7;
+const CODES: Record<CopyType, number> = {
+  float8: FLOAT8,
+  int4: INT4,
+  int8: INT8,
+  bool: BOOL,
+  timestamptz: TIMESTAMPTZ,
+  text: TEXT,
+  json: JSON_TEXT,
+  jsonb: JSONB,
+};
+/** The most bytes a field of each type takes, length word included (text: a NULL's 4). */
+const ROOM = [12, 8, 12, 5, 12, 4, 4, 4];
+
+/** A whole number of up to 53 bits as a big-endian int8 at `at`, without a BigInt. */
+function int8(view: DataView, at: number, n: number) {
+  const high = Math.floor(n / TWO_32);
+  view.setInt32(at, high);
+  view.setUint32(at + 4, n - high * TWO_32);
+}
+
 /**
  * Encodes rows as one binary COPY stream, in chunks of about `CHUNK` bytes. Written for the ingest
- * hot path (tens of thousands of rows a second): numbers go through a DataView, which V8 compiles
- * to plain stores (Buffer's `writeInt32BE` and friends check their arguments on every call), int8
- * and timestamps without a BigInt per value, and short ASCII text byte by byte. Chunks are views
- * of pooled buffers, not copies: {@link release} recycles them once the COPY is over.
+ * hot path (tens of thousands of rows a second): room is made once per row (text fields excepted),
+ * the write position lives in a local, numbers go through a DataView, which V8 compiles to plain
+ * stores (Buffer's `writeInt32BE` and friends check their arguments on every call), int8 and
+ * timestamps without a BigInt per value, and short ASCII text byte by byte. Chunks are views of
+ * pooled buffers, not copies: {@link release} recycles them once the COPY is over.
  */
 export class BinaryCopyEncoder {
   private buf!: Buffer;
   private view!: DataView;
   private o = 0;
-  private readonly types: readonly CopyType[];
+  private readonly codes: Uint8Array;
+  /** Room for a row's field count and every field but text longer than nothing. */
+  private readonly rowRoom: number;
   /** Buffers behind the chunks `encode` has yielded. */
   private readonly yielded: Buffer[] = [];
 
   constructor(types: readonly CopyType[]) {
-    this.types = types;
+    this.codes = Uint8Array.from(types, (t) => CODES[t]);
+    this.rowRoom = 2 + this.codes.reduce((n, c) => n + ROOM[c]!, 0);
     this.use(chunkBuffer());
   }
 
@@ -101,25 +134,99 @@ export class BinaryCopyEncoder {
     this.view = new DataView(b.buffer, b.byteOffset, b.byteLength);
   }
 
-  *encode(rows: Iterable<readonly unknown[]>): Generator<Buffer> {
+  *encode(rows: readonly (readonly unknown[])[]): Generator<Buffer> {
     this.ensure(SIGNATURE.length + 8);
     SIGNATURE.copy(this.buf, 0);
     this.view.setInt32(11, 0); // flags
     this.view.setInt32(15, 0); // header extension length
     this.o = 19;
-    const types = this.types;
-    const n = types.length;
-    for (const row of rows) {
-      this.ensure(2);
-      this.view.setInt16(this.o, n);
-      this.o += 2;
-      for (let i = 0; i < n; i++) this.field(types[i]!, row[i]);
+    for (let next = 0; next < rows.length;) {
+      next = this.fill(rows, next);
       if (this.o >= CHUNK) yield this.take();
     }
     this.ensure(2);
     this.view.setInt16(this.o, -1);
     this.o += 2;
     yield this.take();
+  }
+
+  /**
+   * Encodes rows from `from` on until the chunk is full or the rows run out; returns the index of
+   * the next row. A plain loop, not the generator's: V8 optimises it better.
+   */
+  private fill(rows: readonly (readonly unknown[])[], from: number): number {
+    const codes = this.codes;
+    const n = codes.length;
+    let r = from;
+    while (r < rows.length && this.o < CHUNK) {
+      const row = rows[r++]!;
+      this.ensure(this.rowRoom);
+      let view = this.view;
+      let o = this.o;
+      view.setInt16(o, n);
+      o += 2;
+      for (let i = 0; i < n; i++) {
+        const v = row[i];
+        const code = codes[i]!;
+        if (v === null || v === undefined) {
+          view.setInt32(o, -1);
+          o += 4;
+          continue;
+        }
+        switch (code) {
+          case FLOAT8: {
+            const x = typeof v === 'number' ? v : Number(v);
+            if (Number.isFinite(x)) {
+              view.setInt32(o, 8);
+              view.setFloat64(o + 4, x);
+              o += 12;
+            } else {
+              view.setInt32(o, -1);
+              o += 4;
+            }
+            break;
+          }
+          case INT4: {
+            const x = typeof v === 'number' ? v : Number(v);
+            if (!Number.isInteger(x) || x < -2147483648 || x > 2147483647)
+              throw new CopyValueError(`not an int4: ${show(v)}`);
+            view.setInt32(o, 4);
+            view.setInt32(o + 4, x);
+            o += 8;
+            break;
+          }
+          case INT8:
+            view.setInt32(o, 8);
+            if (typeof v === 'bigint') view.setBigInt64(o + 4, v);
+            else if (typeof v === 'number' && Number.isSafeInteger(v)) int8(view, o + 4, v);
+            else throw new CopyValueError(`not an int8: ${show(v)}`);
+            o += 12;
+            break;
+          case BOOL:
+            view.setInt32(o, 1);
+            view.setUint8(o + 4, v ? 1 : 0);
+            o += 5;
+            break;
+          case TIMESTAMPTZ: {
+            const ms = v instanceof Date ? v.getTime() : typeof v === 'number' ? v : Date.parse(show(v));
+            if (!Number.isFinite(ms)) throw new CopyValueError(`not a timestamp: ${show(v)}`);
+            // Microseconds since 2000-01-01; whole milliseconds times 1000 stay exact in a double.
+            view.setInt32(o, 8);
+            int8(view, o + 4, Math.round((ms - PG_EPOCH_MS) * 1000));
+            o += 12;
+            break;
+          }
+          default:
+            // Text makes its own room (a NULL's 4 bytes were counted in the row's).
+            this.o = o;
+            this.text(code, v);
+            view = this.view;
+            o = this.o;
+        }
+      }
+      this.o = o;
+    }
+    return r;
   }
 
   private take(): Buffer {
@@ -139,100 +246,37 @@ export class BinaryCopyEncoder {
     this.use(next);
   }
 
-  private nul() {
-    this.ensure(4);
-    this.view.setInt32(this.o, -1);
-    this.o += 4;
-  }
-
-  /** A whole number of up to 53 bits as a big-endian int8 at `at`, without a BigInt. */
-  private int8(at: number, n: number) {
-    const high = Math.floor(n / TWO_32);
-    this.view.setInt32(at, high);
-    this.view.setUint32(at + 4, n - high * TWO_32);
-  }
-
-  private field(type: CopyType, v: unknown) {
-    if (v === null || v === undefined) return this.nul();
-    switch (type) {
-      case 'float8': {
-        const n = typeof v === 'number' ? v : Number(v);
-        if (!Number.isFinite(n)) return this.nul();
-        this.ensure(12);
-        this.view.setInt32(this.o, 8);
-        this.view.setFloat64(this.o + 4, n);
-        this.o += 12;
-        return;
-      }
-      case 'int4': {
-        const n = typeof v === 'number' ? v : Number(v);
-        if (!Number.isInteger(n) || n < -2147483648 || n > 2147483647)
-          throw new CopyValueError(`not an int4: ${show(v)}`);
-        this.ensure(8);
-        this.view.setInt32(this.o, 4);
-        this.view.setInt32(this.o + 4, n);
-        this.o += 8;
-        return;
-      }
-      case 'int8':
-        this.ensure(12);
-        this.view.setInt32(this.o, 8);
-        if (typeof v === 'bigint') this.view.setBigInt64(this.o + 4, v);
-        else if (typeof v === 'number' && Number.isSafeInteger(v)) this.int8(this.o + 4, v);
-        else throw new CopyValueError(`not an int8: ${show(v)}`);
-        this.o += 12;
-        return;
-      case 'bool':
-        this.ensure(5);
-        this.view.setInt32(this.o, 1);
-        this.buf[this.o + 4] = v ? 1 : 0;
-        this.o += 5;
-        return;
-      case 'timestamptz': {
-        const ms = v instanceof Date ? v.getTime() : typeof v === 'number' ? v : Date.parse(show(v));
-        if (!Number.isFinite(ms)) throw new CopyValueError(`not a timestamp: ${show(v)}`);
-        // Microseconds since 2000-01-01; whole milliseconds times 1000 stay exact in a double.
-        this.ensure(12);
-        this.view.setInt32(this.o, 8);
-        this.int8(this.o + 4, Math.round((ms - PG_EPOCH_MS) * 1000));
-        this.o += 12;
-        return;
-      }
-      case 'text':
-      case 'json':
-      case 'jsonb': {
-        const prefix = type === 'jsonb' ? 1 : 0;
-        if (Buffer.isBuffer(v)) {
-          // Already UTF-8 (e.g. an MQTT payload stored as received): no decode and re-encode.
-          this.ensure(4 + prefix + v.length);
-          this.view.setInt32(this.o, v.length + prefix);
-          if (prefix) this.buf[this.o + 4] = 1;
-          v.copy(this.buf, this.o + 4 + prefix);
-          this.o += 4 + prefix + v.length;
-          return;
-        }
-        const s = typeof v === 'string' ? v : type === 'text' ? show(v) : JSON.stringify(v);
-        this.ensure(4 + prefix + s.length * 3); // UTF-8 takes at most 3 bytes per UTF-16 unit
-        if (prefix) this.buf[this.o + 4] = 1; // jsonb binary format version
-        const at = this.o + 4 + prefix;
-        let len = -1;
-        if (s.length <= 32) {
-          // Short text (ids, names): a byte loop beats the call into the UTF-8 encoder.
-          const buf = this.buf;
-          let i = 0;
-          for (; i < s.length; i++) {
-            const c = s.charCodeAt(i);
-            if (c > 127) break;
-            buf[at + i] = c;
-          }
-          if (i === s.length) len = i;
-        }
-        if (len < 0) len = this.buf.write(s, at, 'utf8');
-        this.view.setInt32(this.o, len + prefix);
-        this.o += 4 + prefix + len;
-        return;
-      }
+  /** A text, json or jsonb field at `this.o`; makes its own room. */
+  private text(code: number, v: unknown) {
+    const prefix = code === JSONB ? 1 : 0;
+    if (Buffer.isBuffer(v)) {
+      // Already UTF-8 (e.g. an MQTT payload stored as received): no decode and re-encode.
+      this.ensure(4 + prefix + v.length);
+      this.view.setInt32(this.o, v.length + prefix);
+      if (prefix) this.buf[this.o + 4] = 1;
+      this.buf.set(v, this.o + 4 + prefix);
+      this.o += 4 + prefix + v.length;
+      return;
     }
+    const s = typeof v === 'string' ? v : code === TEXT ? show(v) : JSON.stringify(v);
+    this.ensure(4 + prefix + s.length * 3); // UTF-8 takes at most 3 bytes per UTF-16 unit
+    if (prefix) this.buf[this.o + 4] = 1; // jsonb binary format version
+    const at = this.o + 4 + prefix;
+    let len = -1;
+    if (s.length <= 32) {
+      // Short text (ids, names): a byte loop beats the call into the UTF-8 encoder.
+      const buf = this.buf;
+      let i = 0;
+      for (; i < s.length; i++) {
+        const c = s.charCodeAt(i);
+        if (c > 127) break;
+        buf[at + i] = c;
+      }
+      if (i === s.length) len = i;
+    }
+    if (len < 0) len = this.buf.write(s, at, 'utf8');
+    this.view.setInt32(this.o, len + prefix);
+    this.o += 4 + prefix + len;
   }
 }
 
@@ -259,7 +303,7 @@ export interface EncodedCopy {
 export function encodeCopy(
   table: string,
   columns: readonly { name: string; type: CopyType }[],
-  rows: Iterable<readonly unknown[]>,
+  rows: readonly (readonly unknown[])[],
 ): EncodedCopy {
   const encoder = new BinaryCopyEncoder(columns.map((c) => c.type));
   let chunks: Buffer[];
@@ -289,7 +333,7 @@ export async function copyRows(
   client: pg.ClientBase,
   table: string,
   columns: readonly { name: string; type: CopyType }[],
-  rows: Iterable<readonly unknown[]>,
+  rows: readonly (readonly unknown[])[],
 ): Promise<void> {
   await sendCopy(client, encodeCopy(table, columns, rows));
 }
