@@ -6,6 +6,7 @@
 import type { Logger } from 'pino';
 import type { GridConfig } from '../../config.ts';
 import type { BatchWriter } from '../../platform/ingest/batch-writer.ts';
+import { isoTime } from '../../platform/iso-time.ts';
 import type { LiveChannel } from '../../platform/live/port.ts';
 import { DeadLetter, type MessageHandler, type MqttMessage } from '../../platform/mqtt/port.ts';
 import {
@@ -214,7 +215,7 @@ export class GridIngest {
       void this.live
         .publish(`grid.telemetry.${venId}`, {
           venId,
-          timestamp: m.timestamp.toISOString(),
+          timestamp: isoTime(m.timestamp.getTime()),
           usedPowerKw: m.usedPowerKw,
           shedPowerKw: m.shedPowerKw,
           requestedReductionKw: m.requestedReductionKw,

@@ -154,21 +154,26 @@ export class SubscriberIndex {
     const seq = ++this.seq;
     const topic = wire.event.topic;
     let delivered = 0;
-    const visit = (subs: Set<Subscriber>) => {
-      for (const sub of subs) {
-        if (sub.seen === seq) continue;
-        sub.seen = seq;
-        delivered++;
-        try {
-          sub.handler(wire);
-        } catch (e) {
-          onError(e);
-        }
-      }
-    };
     const exact = this.exact.get(topic);
-    if (exact) visit(exact);
-    for (const group of this.wildcards.values()) if (group.matches(topic)) visit(group.subscribers);
+    if (exact) delivered += visit(exact, wire, seq, onError);
+    for (const group of this.wildcards.values())
+      if (group.matches(topic)) delivered += visit(group.subscribers, wire, seq, onError);
     return delivered;
   }
+}
+
+/** Calls the subscribers of `subs` that have not had event `seq` yet; returns how many. */
+function visit(subs: Set<Subscriber>, wire: WireEvent, seq: number, onError: (e: unknown) => void): number {
+  let delivered = 0;
+  for (const sub of subs) {
+    if (sub.seen === seq) continue;
+    sub.seen = seq;
+    delivered++;
+    try {
+      sub.handler(wire);
+    } catch (e) {
+      onError(e);
+    }
+  }
+  return delivered;
 }
