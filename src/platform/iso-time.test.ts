@@ -1,8 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { isoTime } from './iso-time.ts';
+import { isoFormatter } from './iso-time.ts';
 
-describe('isoTime', () => {
+describe('isoFormatter', () => {
+  const isoTime = isoFormatter();
   it('formats as Date#toISOString does, in and out of the fast path', () => {
     const near = fc.integer({ min: 1_767_225_000_000, max: 1_767_226_000_000 });
     const any = fc.oneof(

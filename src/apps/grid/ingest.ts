@@ -6,7 +6,7 @@
 import type { Logger } from 'pino';
 import type { GridConfig } from '../../config.ts';
 import type { BatchWriter } from '../../platform/ingest/batch-writer.ts';
-import { isoTime } from '../../platform/iso-time.ts';
+import { isoFormatter } from '../../platform/iso-time.ts';
 import type { LiveChannel } from '../../platform/live/port.ts';
 import { DeadLetter, type MessageHandler, type MqttMessage } from '../../platform/mqtt/port.ts';
 import {
@@ -69,6 +69,8 @@ export class GridIngest {
   private readonly knownEvents = new Set<string>();
   /** Per topic (one per VEN and kind): what it carries and the VEN id its name holds, if any. */
   private readonly kinds = new Map<string, { kind: Kind; venFromTopic: string | null }>();
+  /** Formats the times VENs report (see `isoFormatter`). */
+  private readonly readingTime = isoFormatter();
 
   constructor(deps: {
     config: GridConfig;
@@ -215,7 +217,7 @@ export class GridIngest {
       void this.live
         .publish(`grid.telemetry.${venId}`, {
           venId,
-          timestamp: isoTime(m.timestamp.getTime()),
+          timestamp: this.readingTime(m.timestamp.getTime()),
           usedPowerKw: m.usedPowerKw,
           shedPowerKw: m.shedPowerKw,
           requestedReductionKw: m.requestedReductionKw,

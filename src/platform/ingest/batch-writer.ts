@@ -2,7 +2,7 @@ import type pg from 'pg';
 import type { Logger } from 'pino';
 import { encodeCopy, isCopyType, sendCopy, type CopyType, type EncodedCopy } from '../db/copy.ts';
 import type { Database, Queryable } from '../db/port.ts';
-import { isoTime } from '../iso-time.ts';
+import { isoFormatter } from '../iso-time.ts';
 import { Counter, Gauge, Histogram, type Metrics } from '../metrics.ts';
 
 /** A column of a batched table: its name and the PostgreSQL type its array is cast to. */
@@ -355,12 +355,14 @@ export class BatchWriter {
  */
 function unnestParams(spec: TableSpec, rows: readonly (readonly unknown[])[]): unknown[][] {
   return spec.columns.map((c, i) => {
-    if (c.type === 'timestamptz')
+    if (c.type === 'timestamptz') {
+      // The driver would format a Date in local time, slowly; ISO text is exact and cheap.
+      const iso = isoFormatter();
       return rows.map((row) => {
         const v = row[i];
-        // The driver would format a Date in local time, slowly; ISO text is exact and cheap.
-        return v instanceof Date ? isoTime(v.getTime()) : (v ?? null);
+        return v instanceof Date ? iso(v.getTime()) : (v ?? null);
       });
+    }
     if (c.type === 'text' || c.type === 'json' || c.type === 'jsonb')
       return rows.map((row) => {
         const v = row[i];

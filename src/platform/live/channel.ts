@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { badRequest } from '../errors.ts';
-import { isoTime } from '../iso-time.ts';
+import { isoFormatter } from '../iso-time.ts';
 import type { LiveBus } from './bus.ts';
 import { PeerInterest, type InterestMessage } from './interest.ts';
 import type { LiveChannel, LiveEvent, PublishOptions } from './port.ts';
@@ -74,6 +74,7 @@ export class LiveHub implements LiveChannel {
   private receiving: Promise<void> = Promise.resolve();
   private readonly timers: NodeJS.Timeout[] = [];
   private stopped = false;
+  private readonly eventTime = isoFormatter();
   /** Topics published before, so known to be valid: a set lookup instead of a RegExp per event. */
   private readonly validTopics = new Set<string>();
 
@@ -156,7 +157,7 @@ export class LiveHub implements LiveChannel {
       this.validTopics.add(topic);
     }
     if (this.stopped) return Promise.reject(new Error('the live channel is stopped'));
-    const ts = isoTime(Date.now());
+    const ts = this.eventTime(Date.now());
     const durable = this.store !== undefined && (opts.durable ?? this.isDurable(topic));
     if (durable) {
       return new Promise<LiveEvent<T>>((resolve, reject) => {
