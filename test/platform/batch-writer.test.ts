@@ -150,4 +150,19 @@ describe.each(backends())('batch writer (%s)', (backend) => {
     expect(calls[0]!.err).toBeInstanceOf(Error);
     expect(calls[1]).toEqual({ k: 'cb-good', err: undefined, stored: true });
   });
+
+  it('tells every unit of a batch even when one callback throws', async () => {
+    const told: string[] = [];
+    await new Promise<void>((resolve) => {
+      writer.add({ bw_rows: [row('throws-1')] }, () => {
+        told.push('throws-1');
+        throw new Error('a callback that throws');
+      });
+      writer.add({ bw_rows: [row('throws-2')] }, (err) => {
+        told.push(err ? 'failed' : 'throws-2');
+        resolve();
+      });
+    });
+    expect(told).toEqual(['throws-1', 'throws-2']);
+  });
 });

@@ -120,8 +120,12 @@ export class GridIngest {
       () => meteringUnit(m, receivedAt, msg.payload, touch),
       (err) => {
         if (err) return done(err);
-        this.afterCommit(m.venId, m, touch, receivedAt);
-        done();
+        try {
+          this.afterCommit(m.venId, m, touch, receivedAt);
+        } finally {
+          // Stored: acknowledged whatever the live side did.
+          done();
+        }
       },
     );
   }

@@ -112,13 +112,19 @@ export class GridStore {
 
   /** The last reported state: the newest reading's and the newest status report's payloads. */
   async lastReported(venId: string): Promise<{ metering: unknown; status: unknown }> {
-    const r = await this.db.query<{ metering: unknown; status: unknown }>(
-      `SELECT (SELECT coalesce(payload::json, raw) FROM grid_readings WHERE ven_id = $1 ORDER BY ts DESC LIMIT 1)
+    // The metering payload as text, parsed here: PostgreSQL's JSON parser has a nesting limit
+    // that JSON.parse, which accepted the payload, does not.
+    const r = await this.db.query<{ metering: string | null; status: unknown }>(
+      `SELECT (SELECT coalesce(payload, raw::text) FROM grid_readings WHERE ven_id = $1 ORDER BY ts DESC LIMIT 1)
                 AS metering,
               (SELECT raw FROM grid_status_reports WHERE ven_id = $1 ORDER BY ts DESC LIMIT 1) AS status`,
       [venId],
     );
-    return r.rows[0] ?? { metering: null, status: null };
+    const row = r.rows[0];
+    return {
+      metering: row?.metering ? (JSON.parse(row.metering) as unknown) : null,
+      status: row?.status ?? null,
+    };
   }
 
   async setDesired(venId: string, patch: Record<string, unknown>, q: Queryable = this.db): Promise<void> {

@@ -60,6 +60,8 @@ function chunkBuffer(): Buffer {
   return spare.pop() ?? Buffer.allocUnsafe(CHUNK_BYTES);
 }
 
+const EMPTY = Buffer.alloc(0);
+
 function recycle(b: Buffer) {
   if (b.length === CHUNK_BYTES && spare.length < MAX_SPARE) spare.push(b);
 }
@@ -126,7 +128,7 @@ export class BinaryCopyEncoder {
   release(): void {
     for (const b of this.yielded.splice(0)) recycle(b);
     recycle(this.buf);
-    this.use(Buffer.alloc(0));
+    this.use(EMPTY);
   }
 
   private use(b: Buffer) {
@@ -147,7 +149,7 @@ export class BinaryCopyEncoder {
     this.ensure(2);
     this.view.setInt16(this.o, -1);
     this.o += 2;
-    yield this.take();
+    yield this.take(true);
   }
 
   /**
@@ -217,9 +219,11 @@ export class BinaryCopyEncoder {
             break;
           }
           default:
-            // Text makes its own room (a NULL's 4 bytes were counted in the row's).
+            // Text makes its own room (a NULL's 4 bytes were counted in the row's), and then
+            // room again for the fields after it, which the row's room counted from its start.
             this.o = o;
             this.text(code, v);
+            this.ensure(this.rowRoom);
             view = this.view;
             o = this.o;
         }
@@ -229,10 +233,11 @@ export class BinaryCopyEncoder {
     return r;
   }
 
-  private take(): Buffer {
+  /** The chunk so far; unless it is the `last`, encoding goes on in another buffer. */
+  private take(last = false): Buffer {
     const out = this.buf.subarray(0, this.o);
     this.yielded.push(this.buf);
-    this.use(chunkBuffer());
+    this.use(last ? EMPTY : chunkBuffer());
     this.o = 0;
     return out;
   }

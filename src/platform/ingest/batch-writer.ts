@@ -74,20 +74,11 @@ interface Pending {
   told: boolean;
 }
 
-function committed(p: Pending) {
-  if (p.told) return;
-  p.told = true;
-  p.done();
-}
-
-function failed(p: Pending, e: unknown) {
-  if (p.told) return;
-  p.told = true;
-  p.done(e instanceof Error ? e : new Error(String(e)));
-}
-
-/** SQLSTATE classes of errors caused by the data itself: isolate the row, don't retry. */
-const DATA_ERROR = /^(22|23|42)/;
+/**
+ * SQLSTATE classes of errors caused by the data itself: isolate the row, don't retry. 54 is
+ * "program limit exceeded", e.g. JSON nested too deep for PostgreSQL's parser.
+ */
+const DATA_ERROR = /^(22|23|42|54)/;
 
 /**
  * The ingest batch writer: units (the rows of one message) are collected, written in one
@@ -220,6 +211,27 @@ export class BatchWriter {
     if (this.units === 0) for (const w of this.idleWaiters.splice(0)) w();
   }
 
+  /** Tells `p` it is committed (once; a callback that throws cannot stop the others). */
+  private committed(p: Pending) {
+    if (p.told) return;
+    p.told = true;
+    try {
+      p.done();
+    } catch (e) {
+      this.opts.log.error({ err: e, writer: this.opts.name }, 'batch writer callback failed');
+    }
+  }
+
+  private failed(p: Pending, e: unknown) {
+    if (p.told) return;
+    p.told = true;
+    try {
+      p.done(e instanceof Error ? e : new Error(String(e)));
+    } catch (err) {
+      this.opts.log.error({ err, writer: this.opts.name }, 'batch writer callback failed');
+    }
+  }
+
   private unknownTable(unit: Unit): Error | null {
     for (const t of Object.keys(unit)) if (!this.specs.has(t)) return new Error(`unknown table ${t}`);
     return null;
@@ -232,6 +244,8 @@ export class BatchWriter {
   private make(batch: readonly Pending[]): Unit[] {
     const out: Unit[] = [];
     for (const p of batch) {
+      // Already failed (its function threw on an earlier attempt): it writes nothing, ever.
+      if (p.told) continue;
       if (typeof p.unit !== 'function') {
         out.push(p.unit);
         continue;
@@ -242,7 +256,7 @@ export class BatchWriter {
         if (bad !== null) throw bad;
         out.push(unit);
       } catch (e) {
-        failed(p, e);
+        this.failed(p, e);
       }
     }
     return out;
@@ -260,11 +274,11 @@ export class BatchWriter {
         if (!copy || !isDataError(e)) throw e;
         await this.withTransientRetry(() => this.db.transaction((tx) => this.writeUnits(tx, batch, false)));
       }
-      for (const p of batch) committed(p);
+      for (const p of batch) this.committed(p);
       this.m?.batches.inc({ writer: this.opts.name, outcome: 'ok' });
     } catch (e) {
       if (!isDataError(e) || batch.length === 1) {
-        for (const p of batch) failed(p, e);
+        for (const p of batch) this.failed(p, e);
         this.m?.batches.inc({ writer: this.opts.name, outcome: 'failed' });
         return;
       }
@@ -277,9 +291,9 @@ export class BatchWriter {
       for (const p of batch) {
         try {
           await this.withTransientRetry(() => this.db.transaction((tx) => this.writeUnits(tx, [p], false)));
-          committed(p);
+          this.committed(p);
         } catch (err) {
-          failed(p, err);
+          this.failed(p, err);
         }
       }
     } finally {
@@ -324,7 +338,6 @@ export class BatchWriter {
       for (const c of encoded) c.release();
       throw e;
     }
-    perTable.length = 0;
     for (const s of statements) {
       await s.run();
       this.m?.rows.inc({ table: s.table }, s.rows);
@@ -360,7 +373,9 @@ function unnestParams(spec: TableSpec, rows: readonly (readonly unknown[])[]): u
       const iso = isoFormatter();
       return rows.map((row) => {
         const v = row[i];
-        return v instanceof Date ? iso(v.getTime()) : (v ?? null);
+        // Epoch ms too, as COPY takes them (anything else is the server's to refuse).
+        if (v instanceof Date) return Number.isNaN(v.getTime()) ? 'invalid' : iso(v.getTime());
+        return typeof v === 'number' && Number.isFinite(v) ? iso(v) : (v ?? null);
       });
     }
     if (c.type === 'text' || c.type === 'json' || c.type === 'jsonb')

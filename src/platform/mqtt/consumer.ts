@@ -8,10 +8,10 @@ interface InFlight {
   messageId: number;
   settled: boolean;
   /**
-   * The PUBACK MQTT.js wanted to send at once, held until the message is committed: `true` for a
-   * plain success (sent as its four bytes), the packet itself when it carries more.
+   * Whether MQTT.js has asked to send this message's PUBACK, which is held until the message is
+   * committed and then sent as its four bytes (no reason code: the consumer sets none).
    */
-  ack: Packet | true | null;
+  acked: boolean;
   generation: number;
 }
 
@@ -53,7 +53,8 @@ export async function startConsumer(deps: ConsumerDeps, opts: ConsumeOptions): P
   // Arrival order; `head` advances instead of shift() so that releasing N acks stays O(N).
   let fifo: InFlight[] = [];
   let head = 0;
-  const byId = new Map<number, InFlight>();
+  /** The entry whose MQTT.js callback is running: the PUBACK it sends belongs to that one. */
+  let current: InFlight | null = null;
   /** Messages taken and not yet stored or dead-lettered; `stop()` waits for them. */
   let working = 0;
   let idle: (() => void) | null = null;
@@ -79,16 +80,9 @@ export async function startConsumer(deps: ConsumerDeps, opts: ConsumeOptions): P
     client.stream.write(buf);
   };
   const flush = () => {
-    while (head < fifo.length && fifo[head]!.settled && fifo[head]!.ack !== null) {
+    while (head < fifo.length && fifo[head]!.settled && fifo[head]!.acked) {
       const first = fifo[head++]!;
-      if (byId.get(first.messageId) === first) byId.delete(first.messageId);
-      if (first.generation !== generation || !client.connected) continue;
-      if (first.ack === true) due.push(first.messageId);
-      else {
-        // In order: the plain ones before it first.
-        writeAcks();
-        sendPacket(first.ack!);
-      }
+      if (first.generation === generation && client.connected) due.push(first.messageId);
     }
     writeAcks();
     if (head > 1024 && head * 2 > fifo.length) {
@@ -110,14 +104,17 @@ export async function startConsumer(deps: ConsumerDeps, opts: ConsumeOptions): P
     });
   };
   (client as unknown as { _sendPacket: SendPacket })._sendPacket = (packet, cb, cbStorePut) => {
-    if (packet.cmd === 'puback' && packet.messageId !== undefined) {
-      const entry = byId.get(packet.messageId);
-      if (entry !== undefined && entry.ack === null) {
-        entry.ack = !packet.reasonCode && !packet.properties ? true : packet;
-        cb?.();
+    if (packet.cmd === 'puback') {
+      // MQTT.js sends a message's PUBACK from inside the callback `handleMessage` was given, so
+      // it belongs to the entry whose callback is running, not to whichever entry now has its
+      // packet id: after a reconnect the broker may have given that id to a redelivery. A PUBACK
+      // with no running entry (none of this consumer's) is not sent: holding acks is the point.
+      if (current !== null && current.messageId === packet.messageId) {
+        current.acked = true;
         flushSoon();
-        return;
       }
+      cb?.();
+      return;
     }
     sendPacket(packet, cb, cbStorePut);
   };
@@ -171,25 +168,23 @@ export async function startConsumer(deps: ConsumerDeps, opts: ConsumeOptions): P
     };
     let entry: InFlight | null = null;
     if (packet.qos > 0 && packet.messageId !== undefined) {
-      entry = { messageId: packet.messageId, settled: false, ack: null, generation };
+      entry = { messageId: packet.messageId, settled: false, acked: false, generation };
       fifo.push(entry);
-      byId.set(packet.messageId, entry);
     }
-    // Backpressure: while admission is pending, nothing more is read from the socket. Calling
-    // back lets MQTT.js read the next packet (and queue this one's PUBACK, held above).
-    const admitted = opts.admit?.();
-    if (admitted)
-      admitted.then(
-        () => {
-          take(message, entry);
-          callback();
-        },
-        (e: unknown) => callback(e as Error),
-      );
-    else {
+    // Calling back lets MQTT.js read the next packet, and send this one's PUBACK (held above).
+    const proceed = () => {
       take(message, entry);
-      callback();
-    }
+      current = entry;
+      try {
+        callback();
+      } finally {
+        current = null;
+      }
+    };
+    // Backpressure: while admission is pending, nothing more is read from the socket.
+    const admitted = opts.admit?.();
+    if (admitted) admitted.then(proceed, (e: unknown) => callback(e as Error));
+    else proceed();
   };
 
   client.on('connect', () => {
@@ -198,7 +193,6 @@ export async function startConsumer(deps: ConsumerDeps, opts: ConsumeOptions): P
     // (MQTT.js itself resubscribes after a reconnect that lost the session.)
     fifo = [];
     head = 0;
-    byId.clear();
   });
   client.on('error', (err) =>
     deps.log.warn({ err: err.message, clientId: deps.clientId }, 'mqtt consumer error'),

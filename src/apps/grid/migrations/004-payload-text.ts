@@ -6,7 +6,7 @@ import type { Migration } from '../../../platform/db/migrate.ts';
  * with binary COPY, one connection), and ingest has already parsed the payload and checked it is
  * UTF-8 before storing it. Changing the column's type would rewrite the whole table under an
  * exclusive lock; a new column costs nothing, so new readings go to `payload` and the rows stored
- * before keep theirs in `raw` (readers take `coalesce(payload::json, raw)`).
+ * before keep theirs in `raw` (readers take the payload, else `raw`).
  */
 export const payloadText: Migration = {
   id: '004_payload_text',
