@@ -15,6 +15,8 @@ interface InFlight {
   generation: number;
 }
 
+const asError = (e: unknown): Error => (e instanceof Error ? e : new Error(String(e)));
+
 export interface ConsumerDeps {
   url: string;
   clientOptions: IClientOptions;
@@ -34,12 +36,10 @@ export interface ConsumerDeps {
  * `handleMessage` calls back; deferring that callback would serialise the stream (one commit
  * per message). Instead `handleMessage` calls back as soon as the message is admitted (that is
  * where backpressure stalls the socket), and the PUBACK it then sends is intercepted and
- * released, in arrival order as MQTT requires, once the handler's promise settles. PUBACKs of a
- * previous connection are dropped: the broker redelivers those messages, and handlers are
- * idempotent.
+ * released, in arrival order as MQTT requires, once the handler is done (its promise settles, or
+ * it calls `done`); the PUBACKs of a committed batch leave in one write. PUBACKs of a previous
+ * connection are dropped: the broker redelivers those messages, and handlers are idempotent.
  */
-const asError = (e: unknown): Error => (e instanceof Error ? e : new Error(String(e)));
-
 export async function startConsumer(deps: ConsumerDeps, opts: ConsumeOptions): Promise<Consumer> {
   const filters = opts.topics.map((t) => (deps.sharedGroup ? `$share/${deps.sharedGroup}/${t}` : t));
   const client: MqttClient = mqtt.connect(deps.url, {
