@@ -69,6 +69,8 @@ export class GridIngest {
   private readonly knownEvents = new Set<string>();
   /** Per topic (one per VEN and kind): what it carries and the VEN id its name holds, if any. */
   private readonly kinds = new Map<string, { kind: Kind; venFromTopic: string | null }>();
+  /** One function for every telemetry event's `catch`, not a closure per message. */
+  private readonly livePublishFailed = (e: unknown) => this.log.debug({ err: e }, 'live publish failed');
   /** Formats the times VENs report (see `isoFormatter`). */
   private readonly readingTime = isoFormatter();
 
@@ -229,7 +231,7 @@ export class GridIngest {
           batterySoc: m.batterySoc,
           loads: m.loads,
         })
-        .catch((e: unknown) => this.log.debug({ err: e }, 'live publish failed'));
+        .catch(this.livePublishFailed);
     }
   }
 
