@@ -138,3 +138,6 @@ export function toAppError(e: unknown): AppError {
   }
   return new AppError(ErrorCode.Internal, 500, 'internal server error', { cause: e });
 }
+
+/** `e` as an Error: itself when it is one, else its text in a new one. */
+export const asError = (e: unknown): Error => (e instanceof Error ? e : new Error(String(e)));

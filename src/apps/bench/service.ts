@@ -10,7 +10,7 @@ import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
 import type { Platform } from '../../platform/app.ts';
 import type { Database, Queryable } from '../../platform/db/port.ts';
-import { conflict, notFound, unprocessable } from '../../platform/errors.ts';
+import { asError, conflict, notFound, unprocessable } from '../../platform/errors.ts';
 import { PermanentJobError, type JobContext } from '../../platform/jobs/port.ts';
 import { versionOf, type ObjectEvent } from '../../platform/objects/port.ts';
 import { combine, cost, equivalentAppliance, jobPeak, summarize, type Summary } from './compute.ts';
@@ -216,7 +216,7 @@ class SampleSetWriter {
         },
         (e: unknown) => {
           this.writing.delete(p);
-          this.failure ??= e instanceof Error ? e : new Error(String(e));
+          this.failure ??= asError(e);
         },
       );
       this.writing.add(p);

@@ -2,6 +2,7 @@ import type pg from 'pg';
 import type { Logger } from 'pino';
 import { encodeCopy, isCopyType, sendCopy, type CopyType, type EncodedCopy } from '../db/copy.ts';
 import type { Database, Queryable } from '../db/port.ts';
+import { asError } from '../errors.ts';
 import { isoFormatter } from '../iso-time.ts';
 import { Counter, Gauge, Histogram, type Metrics } from '../metrics.ts';
 
@@ -211,24 +212,17 @@ export class BatchWriter {
     if (this.units === 0) for (const w of this.idleWaiters.splice(0)) w();
   }
 
-  /** Tells `p` it is committed (once; a callback that throws cannot stop the others). */
-  private committed(p: Pending) {
+  /**
+   * Tells `p` its outcome, once: committed without `err`. A callback that throws is logged and
+   * cannot stop the others of its batch from being told.
+   */
+  private tell(p: Pending, err?: Error) {
     if (p.told) return;
     p.told = true;
     try {
-      p.done();
+      p.done(err);
     } catch (e) {
       this.opts.log.error({ err: e, writer: this.opts.name }, 'batch writer callback failed');
-    }
-  }
-
-  private failed(p: Pending, e: unknown) {
-    if (p.told) return;
-    p.told = true;
-    try {
-      p.done(e instanceof Error ? e : new Error(String(e)));
-    } catch (err) {
-      this.opts.log.error({ err, writer: this.opts.name }, 'batch writer callback failed');
     }
   }
 
@@ -257,7 +251,7 @@ export class BatchWriter {
         if (bad !== null) throw bad;
         out.push(unit);
       } catch (e) {
-        this.failed(p, e);
+        this.tell(p, asError(e));
       }
     }
     return out;
@@ -275,11 +269,11 @@ export class BatchWriter {
         if (!copy || !isDataError(e)) throw e;
         await this.withTransientRetry(() => this.db.transaction((tx) => this.writeUnits(tx, batch, false)));
       }
-      for (const p of batch) this.committed(p);
+      for (const p of batch) this.tell(p);
       this.m?.batches.inc({ writer: this.opts.name, outcome: 'ok' });
     } catch (e) {
       if (!isDataError(e) || batch.length === 1) {
-        for (const p of batch) this.failed(p, e);
+        for (const p of batch) this.tell(p, asError(e));
         this.m?.batches.inc({ writer: this.opts.name, outcome: 'failed' });
         return;
       }
@@ -292,9 +286,9 @@ export class BatchWriter {
       for (const p of batch) {
         try {
           await this.withTransientRetry(() => this.db.transaction((tx) => this.writeUnits(tx, [p], false)));
-          this.committed(p);
+          this.tell(p);
         } catch (err) {
-          this.failed(p, err);
+          this.tell(p, asError(err));
         }
       }
     } finally {

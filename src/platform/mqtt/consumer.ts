@@ -1,5 +1,6 @@
 import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient, type Packet } from 'mqtt';
 import type { Logger } from 'pino';
+import { asError } from '../errors.ts';
 import type { Consumer, ConsumeOptions, MqttMessage } from './port.ts';
 
 type SendPacket = (packet: Packet, cb?: (err?: Error) => void, cbStorePut?: () => void) => void;
@@ -14,8 +15,6 @@ interface InFlight {
   acked: boolean;
   generation: number;
 }
-
-const asError = (e: unknown): Error => (e instanceof Error ? e : new Error(String(e)));
 
 export interface ConsumerDeps {
   url: string;
@@ -61,12 +60,19 @@ export async function startConsumer(deps: ConsumerDeps, opts: ConsumeOptions): P
   let generation = 0;
 
   const sendPacket = (client as unknown as { _sendPacket: SendPacket })._sendPacket.bind(client);
-  /** Ids of plain PUBACKs due, written in one go by `writeAcks`. */
-  const due: number[] = [];
-  const writeAcks = () => {
+  const flush = () => {
+    const due: number[] = [];
+    while (head < fifo.length && fifo[head]!.settled && fifo[head]!.acked) {
+      const first = fifo[head++]!;
+      if (first.generation === generation && client.connected) due.push(first.messageId);
+    }
+    if (head > 1024 && head * 2 > fifo.length) {
+      fifo = fifo.slice(head);
+      head = 0;
+    }
     if (due.length === 0) return;
     // PUBACK: fixed header 0x40, remaining length 2, the packet id. Valid in MQTT 3.1.1 and 5
-    // (where a missing reason code means success). One buffer for a whole batch instead of a
+    // (where a missing reason code means success). One buffer for all that are due, instead of a
     // packet object, its encoding and a stream write per message.
     const buf = Buffer.allocUnsafe(4 * due.length);
     for (let i = 0; i < due.length; i++) {
@@ -76,19 +82,7 @@ export async function startConsumer(deps: ConsumerDeps, opts: ConsumeOptions): P
       buf[4 * i + 2] = id >> 8;
       buf[4 * i + 3] = id & 0xff;
     }
-    due.length = 0;
     client.stream.write(buf);
-  };
-  const flush = () => {
-    while (head < fifo.length && fifo[head]!.settled && fifo[head]!.acked) {
-      const first = fifo[head++]!;
-      if (first.generation === generation && client.connected) due.push(first.messageId);
-    }
-    writeAcks();
-    if (head > 1024 && head * 2 > fifo.length) {
-      fifo = fifo.slice(head);
-      head = 0;
-    }
   };
   /**
    * A commit settles a whole batch, one message after the other: flushing once, after the last,
