@@ -37,6 +37,7 @@ import type { JobHandler } from './platform/jobs/port.ts';
 import { PgJobQueue } from './platform/jobs/queue.ts';
 import { JobWorker } from './platform/jobs/worker.ts';
 import { openMqtt, type PlatformMqtt } from './platform/mqtt/mqtt.ts';
+import { applyV8Tuning } from './platform/v8-tuning.ts';
 
 export const VERSION = (
   JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
@@ -212,6 +213,7 @@ export interface Server extends Stoppable {
 
 /** Builds and starts everything `conflux serve` runs. */
 export async function startServer(config: Config, log: Logger, opts: CoreOptions = {}): Promise<Server> {
+  applyV8Tuning();
   const core = await openCore(config, log, opts);
   warnAboutAuth(config, log);
   const background: Stoppable[] = [];

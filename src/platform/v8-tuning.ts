@@ -1,0 +1,28 @@
+/**
+ * V8 settings the server applies to its own process before it takes traffic.
+ *
+ * Allocation-site pretenuring: when nearly every object made at some allocation site (an object
+ * or array literal) is still alive at the next young-generation collection, V8 starts allocating
+ * that site's objects directly in the old generation. Ingest trips it: a message's objects (the
+ * consumer's entry, the batch writer's pending unit, the decoded reading) live from admission to
+ * commit, a few hundred milliseconds when the database is the bottleneck, which is longer than
+ * the interval between scavenges. Pretenured, they die in the old generation a moment later, which
+ * then fills at tens of megabytes a second and needs a full mark-compact every second or so; and
+ * while they wait for it they keep the young objects they point to alive, so those get promoted
+ * too. Without pretenuring they die young. Measured with `npm run bench -- grid-ingest` (flat out):
+ * no mark-compacts instead of one every 1.4 s, and about 3 µs less CPU per message.
+ *
+ * The flag is read at each collection, so setting it after start-up takes effect. A
+ * `--allocation-site-pretenuring` (or `--no-…`) on the command line is left as the user gave it.
+ */
+import v8 from 'node:v8';
+
+export function applyV8Tuning(execArgv: readonly string[] = process.execArgv): void {
+  if (
+    execArgv.some(
+      (a) => a.includes('allocation-site-pretenuring') || a.includes('allocation_site_pretenuring'),
+    )
+  )
+    return;
+  v8.setFlagsFromString('--no-allocation-site-pretenuring');
+}
