@@ -1,9 +1,11 @@
 /**
  * The batch writer on both backends: every column type through COPY (PostgreSQL) and the unnest
  * insert (both), redelivered rows stored once although COPY has no ON CONFLICT, and a bad value
- * failing only its own unit.
+ * failing only its own unit, and a transaction lost after its statements ran written again.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { encodeCopy } from '../../src/platform/db/copy.ts';
+import type { Database, Queryable } from '../../src/platform/db/port.ts';
 import { BatchWriter, type TableSpec } from '../../src/platform/ingest/batch-writer.ts';
 import { backends, freshDatabase, silentLog, type TestDatabase } from '../helpers/db.ts';
 
@@ -164,5 +166,34 @@ describe.each(backends())('batch writer (%s)', (backend) => {
       });
     });
     expect(told).toEqual(['throws-1', 'throws-2']);
+  });
+  it('writes a batch again, intact, when its transaction is lost after the statements ran', async () => {
+    // The first attempt sends everything and then fails as a lost connection would (rolled back);
+    // before the retry, other COPY encodings take whatever buffers the pool has, so a retry that
+    // sent buffers already handed back would send their bytes instead.
+    let attempts = 0;
+    const flaky = Object.create(t.db) as Database;
+    flaky.transaction = async <T>(fn: (tx: Queryable) => Promise<T>): Promise<T> => {
+      if (++attempts > 1) return t.db.transaction(fn);
+      const lost = new Error('connection terminated unexpectedly');
+      await t.db
+        .transaction(async (tx) => {
+          await fn(tx);
+          throw lost;
+        })
+        .catch(() => undefined);
+      for (let i = 0; i < 4; i++)
+        encodeCopy('bw_rows', [{ name: 'k', type: 'text' }], [['x'.repeat(1000)]]).release();
+      throw lost;
+    };
+    const retrying = new BatchWriter(flaky, { name: 'retry', tables: [SPEC], maxBatch: 100, log: silentLog });
+    const rows = Array.from({ length: 50 }, (_, i) => row(`retry-${i}`, { 3: i }));
+    await Promise.all(rows.map((r) => retrying.write({ bw_rows: [r] })));
+    await retrying.close();
+    expect(attempts).toBe(2);
+    const r = await t.db.query<{ k: string; i: number; doc: unknown }>(
+      `SELECT k, i, doc FROM bw_rows WHERE k LIKE 'retry-%' ORDER BY i`,
+    );
+    expect(r.rows).toEqual(rows.map((x) => ({ k: x[0], i: x[3], doc: { a: [1, 'é'] } })));
   });
 });

@@ -10,8 +10,7 @@
  * - `bool`: boolean; `timestamptz`: Date, epoch milliseconds or an ISO string;
  * - `null`/`undefined` is NULL everywhere.
  */
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { once } from 'node:events';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 
@@ -286,7 +285,7 @@ function show(v: unknown): string {
 export interface EncodedCopy {
   readonly sql: string;
   readonly chunks: readonly Buffer[];
-  /** Recycles the chunks' buffers; only once nothing reads them (see {@link sendCopy}). */
+  /** Recycles the chunks' buffers; only once nothing reads them (the COPY is committed). */
   release(): void;
 }
 
@@ -315,13 +314,30 @@ export function encodeCopy(
   };
 }
 
-/** Sends an encoded COPY on `client` (inside the caller's transaction when it has one). */
+/**
+ * Sends an encoded COPY on `client` (inside the caller's transaction when it has one). The
+ * chunks stay the caller's: it may send them again (a retried transaction) and releases them
+ * once the COPY is committed.
+ *
+ * The chunks are already in memory, so they are written straight into the COPY stream (which
+ * holds them until the server is ready for data) instead of through `stream.pipeline`. A
+ * pipeline costs a Readable, an AbortController and their listeners per COPY, and its objects kept
+ * the whole batch of rows reachable after the COPY had finished: in a steady 10,000 messages/s
+ * they survived scavenges and were promoted to the old generation, which then needed major GCs.
+ */
 export async function sendCopy(client: pg.ClientBase, copy: EncodedCopy): Promise<void> {
-  await pipeline(Readable.from(copy.chunks), client.query(copyFrom(copy.sql)));
-  // The server has answered the COPY, so every chunk has left the socket. (After a failure the
-  // buffers are left to the garbage collector: a write may still hold one.)
-  copy.release();
+  const stream = client.query(copyFrom(copy.sql));
+  // `once` rejects if the stream emits 'error' first (the server refused the COPY). It then stops
+  // listening: a later error (the connection failing before the server is ready again) goes here.
+  stream.on('error', afterFailure);
+  const finished = once(stream, 'finish');
+  for (const chunk of copy.chunks) stream.write(chunk);
+  stream.end();
+  await finished;
 }
+
+/** Errors of a COPY stream that has already failed: the transaction around it reports the first. */
+function afterFailure(): void {}
 
 /** Writes `rows` into `table (columns)` with binary COPY on `client`. */
 export async function copyRows(
@@ -330,5 +346,9 @@ export async function copyRows(
   columns: readonly { name: string; type: CopyType }[],
   rows: readonly (readonly unknown[])[],
 ): Promise<void> {
-  await sendCopy(client, encodeCopy(table, columns, rows));
+  const copy = encodeCopy(table, columns, rows);
+  await sendCopy(client, copy);
+  // The server has answered the COPY, so every chunk has left the socket. (After a failure the
+  // buffers are left to the garbage collector: a write may still hold one.)
+  copy.release();
 }

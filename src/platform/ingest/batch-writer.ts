@@ -59,7 +59,10 @@ export interface BatchWriterOptions {
   maxDelayMs?: number;
   /** Units queued or in flight before producers must wait (`waitForRoom`). */
   maxQueue?: number;
-  /** Batches written at the same time (1 on PGlite, which has one connection). */
+  /**
+   * Batches in flight at the same time (1 on PGlite, which has one connection): being prepared,
+   * waiting for their turn, or in their transaction. Their statements take turns (see `commit`).
+   */
   concurrency?: number;
   log: Logger;
   metrics?: Metrics;
@@ -67,6 +70,19 @@ export interface BatchWriterOptions {
 
 /** Told once: no error when the unit is committed, else why it is not. */
 export type WriteCallback = (err?: Error) => void;
+
+/** One table's statement of a batch, ready to run in any transaction (again, on a retry). */
+interface Statement {
+  table: string;
+  rows: number;
+  run: (tx: Queryable) => Promise<unknown>;
+}
+
+interface Prepared {
+  statements: Statement[];
+  /** The COPY encodings among them: their buffers go back to the pool once committed. */
+  encoded: EncodedCopy[];
+}
 
 interface Pending {
   unit: UnitSource;
@@ -100,6 +116,8 @@ export class BatchWriter {
   private roomWaiters: (() => void)[] = [];
   private idleWaiters: (() => void)[] = [];
   private closed = false;
+  /** Settles when the statements queued so far have run (see `commit`). */
+  private turn: Promise<void> = Promise.resolve();
   private readonly m: {
     rows: Counter<'table'>;
     batches: Counter<'writer' | 'outcome'>;
@@ -262,12 +280,12 @@ export class BatchWriter {
     try {
       const copy = this.db.kind === 'postgres' && this.opts.tables.some((t) => t.copy);
       try {
-        await this.withTransientRetry(() => this.db.transaction((tx) => this.writeUnits(tx, batch, copy)));
+        await this.commit(this.prepare(batch, copy));
       } catch (e) {
         // COPY failed on the data: typically a unique violation, rows already stored by a
         // redelivered message. The INSERT skips those, and isolates any really bad row.
         if (!copy || !isDataError(e)) throw e;
-        await this.withTransientRetry(() => this.db.transaction((tx) => this.writeUnits(tx, batch, false)));
+        await this.commit(this.prepare(batch, false));
       }
       for (const p of batch) this.tell(p);
       this.m?.batches.inc({ writer: this.opts.name, outcome: 'ok' });
@@ -285,7 +303,7 @@ export class BatchWriter {
       );
       for (const p of batch) {
         try {
-          await this.withTransientRetry(() => this.db.transaction((tx) => this.writeUnits(tx, [p], false)));
+          await this.commit(this.prepare([p], false));
           this.tell(p);
         } catch (err) {
           this.tell(p, asError(err));
@@ -296,7 +314,52 @@ export class BatchWriter {
     }
   }
 
-  private async writeUnits(tx: Queryable, batch: readonly Pending[], copy: boolean) {
+  /**
+   * Runs prepared statements in one transaction, retrying transient failures with the same
+   * statements. Batches are prepared concurrently (while one batch's rows go into the database,
+   * the next one is encoded here), but their statements run one batch at a time: two
+   * transactions appending to the same tables at once made PostgreSQL spend more CPU per row on
+   * contended pages (`npm run bench -- grid-ingest`). The turn passes on when a batch's statements
+   * are done, before its COMMIT: the next batch's rows go in while that COMMIT waits for its WAL
+   * to reach the disk.
+   */
+  private async commit(prepared: Prepared): Promise<void> {
+    // Every unit of the batch failed to be made: nothing to write.
+    if (prepared.statements.length === 0) return;
+    await this.withTransientRetry(() =>
+      this.db.transaction((tx) =>
+        this.inTurn(async () => {
+          for (const s of prepared.statements) {
+            await s.run(tx);
+            this.m?.rows.inc({ table: s.table }, s.rows);
+          }
+        }),
+      ),
+    );
+    // Committed: every COPY has been answered, so no write still reads the buffers. (After a
+    // failure they are left to the garbage collector.)
+    for (const c of prepared.encoded) c.release();
+  }
+
+  /** Runs `fn` after every `fn` queued before it has finished (a FIFO lock). */
+  private async inTurn(fn: () => Promise<void>): Promise<void> {
+    const previous = this.turn;
+    let done!: () => void;
+    this.turn = new Promise<void>((resolve) => (done = resolve));
+    try {
+      await previous;
+      await fn();
+    } finally {
+      done();
+    }
+  }
+
+  /**
+   * Makes the units of `batch` and each table's statement: COPY bytes (when `copy`) or the
+   * insert's arrays, all made before anything is sent, so that the rows are garbage before the
+   * round trips instead of after them.
+   */
+  private prepare(batch: readonly Pending[], copy: boolean): Prepared {
     const tables = this.opts.tables;
     const perTable: (readonly unknown[])[][] = tables.map(() => []);
     for (const unit of this.make(batch))
@@ -304,39 +367,37 @@ export class BatchWriter {
         const r = unit[tables[j]!.table];
         if (r) for (const row of r) perTable[j]!.push(row);
       }
-    // Every statement's parameters (COPY bytes or arrays) are made before the first is sent, so
-    // that the rows are garbage before the round trips instead of after them.
-    const statements: { table: string; rows: number; run: () => Promise<unknown> }[] = [];
-    const encoded: EncodedCopy[] = [];
+    const prepared: Prepared = { statements: [], encoded: [] };
     try {
       for (let j = 0; j < tables.length; j++) {
         const spec = tables[j]!;
         let rows = perTable[j]!;
         if (rows.length === 0) continue;
         if (spec.key) rows = dedupe(rows, spec.key, spec.merge ?? ((_a, b) => b));
-        if (copy && spec.copy) {
-          const c = encodeCopy(spec.table, spec.columns as { name: string; type: CopyType }[], rows);
-          encoded.push(c);
-          // On PostgreSQL the transaction's Queryable is its pg client.
-          statements.push({
-            table: spec.table,
-            rows: rows.length,
-            run: () => sendCopy(tx as pg.ClientBase, c),
-          });
-        } else {
-          const sql = this.sql.get(spec.table)!;
-          const params = unnestParams(spec, rows);
-          statements.push({ table: spec.table, rows: rows.length, run: () => tx.query(sql, params) });
-        }
+        prepared.statements.push(this.statement(spec, rows, copy && spec.copy === true, prepared.encoded));
       }
     } catch (e) {
-      for (const c of encoded) c.release();
+      for (const c of prepared.encoded) c.release();
       throw e;
     }
-    for (const s of statements) {
-      await s.run();
-      this.m?.rows.inc({ table: s.table }, s.rows);
+    return prepared;
+  }
+
+  private statement(
+    spec: TableSpec,
+    rows: readonly (readonly unknown[])[],
+    copy: boolean,
+    encoded: EncodedCopy[],
+  ): Statement {
+    if (copy) {
+      const c = encodeCopy(spec.table, spec.columns as { name: string; type: CopyType }[], rows);
+      encoded.push(c);
+      // On PostgreSQL the transaction's Queryable is its pg client.
+      return { table: spec.table, rows: rows.length, run: (tx) => sendCopy(tx as pg.ClientBase, c) };
     }
+    const sql = this.sql.get(spec.table)!;
+    const params = unnestParams(spec, rows);
+    return { table: spec.table, rows: rows.length, run: (tx) => tx.query(sql, params) };
   }
 
   /** Retries while the database is unreachable or busy; data errors go straight up. */
