@@ -32,9 +32,8 @@ function comm(pid: string): string {
 export type CpuSnapshot = Map<string, number>;
 
 /**
- * Seconds of CPU so far: `main` (this thread), `threads` (this process's others) and one entry per
- * name in `commands` (summed over every process of that name, including ones that exited are
- * lost: take snapshots while they run).
+ * Seconds of CPU so far: `main` (this thread), `threads` (this process's others) and, for each name
+ * in `commands`, one entry per running process of that name (`cpuPer` sums them by name).
  */
 export function cpuSnapshot(commands: readonly string[] = ['postgres', 'mosquitto']): CpuSnapshot {
   const out: CpuSnapshot = new Map();
@@ -56,15 +55,23 @@ export function cpuSnapshot(commands: readonly string[] = ['postgres', 'mosquitt
   for (const pid of readdirSync('/proc')) {
     if (!/^\d+$/.test(pid) || pid === self) continue;
     const name = comm(pid);
-    if (commands.includes(name))
-      out.set(name, (out.get(name) ?? 0) + (statSeconds(`/proc/${pid}/stat`) ?? 0));
+    if (commands.includes(name)) out.set(`${name}\0${pid}`, statSeconds(`/proc/${pid}/stat`) ?? 0);
   }
   return out;
 }
 
-/** CPU microseconds per unit of work between two snapshots, by component. */
+/**
+ * CPU microseconds per unit of work between two snapshots, by component. Processes are matched by
+ * pid: one that started in between counts from zero, one that exited in between (say a previous
+ * run's broker) is left out instead of subtracting its whole lifetime.
+ */
 export function cpuPer(before: CpuSnapshot, after: CpuSnapshot, units: number): Record<string, number> {
+  const seconds = new Map<string, number>();
+  for (const [k, v] of after) {
+    const name = k.split('\0')[0]!;
+    seconds.set(name, (seconds.get(name) ?? 0) + v - (before.get(k) ?? 0));
+  }
   const out: Record<string, number> = {};
-  for (const [k, v] of after) out[k] = Math.round(((v - (before.get(k) ?? 0)) / units) * 1e6 * 10) / 10;
+  for (const [k, v] of seconds) out[k] = Math.round((v / units) * 1e6 * 10) / 10;
   return out;
 }
