@@ -55,7 +55,10 @@ export function cpuSnapshot(commands: readonly string[] = ['postgres', 'mosquitt
   for (const pid of readdirSync('/proc')) {
     if (!/^\d+$/.test(pid) || pid === self) continue;
     const name = comm(pid);
-    if (commands.includes(name)) out.set(`${name}\0${pid}`, statSeconds(`/proc/${pid}/stat`) ?? 0);
+    if (!commands.includes(name)) continue;
+    // Gone between reading its name and its times: left out, like one that exited before.
+    const seconds = statSeconds(`/proc/${pid}/stat`);
+    if (seconds !== null) out.set(`${name}\0${pid}`, seconds);
   }
   return out;
 }

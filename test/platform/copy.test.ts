@@ -111,6 +111,27 @@ describe.runIf(process.env.TEST_DATABASE_URL)('binary COPY on PostgreSQL', () =>
     expect(big).toBeInstanceOf(CopyValueError);
   });
 
+  it('fails a COPY the server refuses while chunks are still being sent, and the connection stays usable', async () => {
+    // About 20 MB: when the duplicate key in the first row is refused, most of the chunks are
+    // still waiting for the socket to drain (they must be dropped, not written afterwards).
+    await client.query('CREATE TABLE copy_refused (n int4 PRIMARY KEY, t text)');
+    await client.query(`INSERT INTO copy_refused VALUES (0, 'already here')`);
+    const rows = Array.from({ length: 40_000 }, (_, i) => [i, 'r'.repeat(500)]);
+    const err = await copyRows(
+      client,
+      'copy_refused',
+      [
+        { name: 'n', type: 'int4' },
+        { name: 't', type: 'text' },
+      ],
+      rows,
+    ).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: '23505' });
+    await new Promise((r) => setTimeout(r, 100));
+    const { rows: left } = await client.query<{ n: number }>('SELECT count(*)::int AS n FROM copy_refused');
+    expect(left[0]!.n).toBe(1);
+  });
+
   it('keeps every row of COPYs spanning many chunks, one after the other (buffers are reused)', async () => {
     await client.query('CREATE TABLE copy_many (n int4, t text)');
     // About 600 KB a COPY: three chunks each, so the second and third COPY run on recycled

@@ -90,6 +90,38 @@ describe.each(backends())('database on %s', (backend) => {
   });
 });
 
+describe.runIf(process.env.TEST_DATABASE_URL)('transactions on PostgreSQL', () => {
+  let t: TestDatabase;
+  beforeAll(async () => {
+    t = await freshDatabase('postgres');
+  });
+  afterAll(async () => {
+    await t.dispose();
+  });
+
+  it('fail, and do not end the process, when the server ends the session between statements', async () => {
+    // A restart, a failover or idle_in_transaction_session_timeout does the same as this
+    // pg_terminate_backend: the server closes the connection of a transaction that is idle, with
+    // no query running to receive the error.
+    const outcome = await t.db
+      .transaction(async (tx) => {
+        const { rows } = await tx.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+        await t.db.query('SELECT pg_terminate_backend($1)', [rows[0]!.pid]);
+        // Give the client time to see its connection close while nothing is running on it.
+        await new Promise((r) => setTimeout(r, 200));
+        await tx.query('SELECT 1');
+      })
+      .then(
+        () => 'committed',
+        (e: unknown) => (e as Error).message,
+      );
+    expect(outcome).not.toBe('committed');
+    // The broken client was discarded: the pool still serves queries and transactions.
+    expect((await t.db.query<{ n: number }>('SELECT 1 AS n')).rows[0]!.n).toBe(1);
+    await expect(t.db.transaction((tx) => tx.query('SELECT 1'))).resolves.toBeDefined();
+  });
+});
+
 describe.each(backends())('migrations on %s', (backend) => {
   it('apply once, are idempotent, and are safe when two migrators start together', async () => {
     const t = await freshDatabase(backend);

@@ -333,7 +333,15 @@ export async function sendCopy(client: pg.ClientBase, copy: EncodedCopy): Promis
   const finished = once(stream, 'finish');
   for (const chunk of copy.chunks) stream.write(chunk);
   stream.end();
-  await finished;
+  try {
+    await finished;
+  } catch (e) {
+    // pg has let go of the stream (it no longer has a connection), but chunks it had not sent
+    // yet would still be written on the socket's next 'drain', and throw there, in a socket
+    // listener where nothing catches it. Destroying the stream drops them.
+    stream.destroy();
+    throw e;
+  }
 }
 
 /** Errors of a COPY stream that has already failed: the transaction around it reports the first. */

@@ -4,6 +4,7 @@ import type { Kysely } from 'kysely';
 import pg from 'pg';
 import type { QueryResult, QueryResultRow } from 'pg';
 import type { Logger } from 'pino';
+import { asError } from '../errors.ts';
 import type { AnyTables, Database, DatabaseKind, Queryable } from './port.ts';
 
 const require = createRequire(import.meta.url);
@@ -74,13 +75,22 @@ export class PgDatabase implements Database {
   async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       const client = await this.pool.connect();
+      // The pool stops listening for a client's errors while it is checked out. Without a
+      // listener, the server ending the session between two statements (a restart, a failover,
+      // idle_in_transaction_session_timeout) would be an uncaught 'error' and end the process;
+      // with one, the next statement fails and the client is discarded.
+      let broken: Error | undefined;
+      const onError = (e: Error) => (broken ??= e);
+      client.on('error', onError);
       try {
         await client.query('BEGIN');
         const result = await fn(client);
         await client.query('COMMIT');
         return result;
       } catch (e) {
-        await client.query('ROLLBACK').catch(() => undefined);
+        // A client that cannot even roll back (its connection is gone, or a query timed out on
+        // it) is discarded rather than given back to the pool.
+        await client.query('ROLLBACK').catch((err: unknown) => (broken ??= asError(err)));
         const code = (e as { code?: string }).code;
         if (code !== undefined && RETRYABLE.has(code) && attempt < MAX_ATTEMPTS) {
           const delay = Math.min(1000, 10 * 2 ** attempt) * (0.5 + Math.random());
@@ -90,7 +100,8 @@ export class PgDatabase implements Database {
         }
         throw e;
       } finally {
-        client.release();
+        client.removeListener('error', onError);
+        client.release(broken);
       }
     }
   }

@@ -100,6 +100,11 @@ export async function openPostgres(opts: PostgresOptions): Promise<PgDatabase> {
     types: typeParsers,
     connectionTimeoutMillis: opts.connectTimeoutMs ?? 5000,
     statement_timeout: opts.statementTimeoutMs === 0 ? undefined : opts.statementTimeoutMs,
+    // A connection whose server went away without a word (a half-open TCP connection) would
+    // otherwise leave its query waiting for the OS to give up, some 15 minutes: keepalive probes,
+    // and a client-side limit a little beyond the server's statement timeout.
+    keepAlive: true,
+    query_timeout: opts.statementTimeoutMs === 0 ? undefined : opts.statementTimeoutMs + 10_000,
     application_name: 'conflux',
   });
   pool.on('error', (e) => opts.log.warn({ err: e }, 'idle database connection failed'));

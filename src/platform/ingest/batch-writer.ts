@@ -42,8 +42,10 @@ export interface TableSpec {
 export type Unit = Record<string, readonly (readonly unknown[])[]>;
 
 /**
- * A unit, or how to make it. A function is called when its batch is written (again on each retry),
- * so that its rows live for the length of a write, not from admission to commit: the rows of
+ * A unit, or how to make it. A function is called when its batch is prepared (and again if the
+ * batch has to be written another way: as INSERTs after COPY refused it, or unit by unit; a retry
+ * after a transient failure reuses what was prepared), so that its rows live for the length of a
+ * write, not from admission to commit: the rows of
  * thousands of messages waiting for their batch outlived V8's young generation and had to be
  * copied and then collected as old objects.
  */
@@ -116,7 +118,7 @@ export class BatchWriter {
   private roomWaiters: (() => void)[] = [];
   private idleWaiters: (() => void)[] = [];
   private closed = false;
-  /** Settles when the statements queued so far have run (see `commit`). */
+  /** Settles when every batch that has asked for the turn has handed it on (see `commit`). */
   private turn: Promise<void> = Promise.resolve();
   private readonly m: {
     rows: Counter<'table'>;
@@ -319,39 +321,44 @@ export class BatchWriter {
    * statements. Batches are prepared concurrently (while one batch's rows go into the database,
    * the next one is encoded here), but their statements run one batch at a time: two
    * transactions appending to the same tables at once made PostgreSQL spend more CPU per row on
-   * contended pages (`npm run bench -- grid-ingest`). The turn passes on when a batch's statements
-   * are done, before its COMMIT: the next batch's rows go in while that COMMIT waits for its WAL
-   * to reach the disk.
+   * contended pages (`npm run bench -- grid-ingest`). The turn is taken after BEGIN, so a batch
+   * may wait for it idle in its transaction, normally for less than one batch's statements (one
+   * whose session the server ends meanwhile fails as a transient error and is retried; taking it
+   * before connecting, so that none waits in a transaction, was 2–8 % slower in three interleaved
+   * runs). It is handed on before COMMIT: the next batch's rows go in while that COMMIT waits for
+   * its WAL to reach the disk.
    */
   private async commit(prepared: Prepared): Promise<void> {
     // Every unit of the batch failed to be made: nothing to write.
     if (prepared.statements.length === 0) return;
     await this.withTransientRetry(() =>
-      this.db.transaction((tx) =>
-        this.inTurn(async () => {
+      this.db.transaction(async (tx) => {
+        const handOn = await this.takeTurn();
+        try {
           for (const s of prepared.statements) {
             await s.run(tx);
             this.m?.rows.inc({ table: s.table }, s.rows);
           }
-        }),
-      ),
+        } finally {
+          handOn();
+        }
+      }),
     );
     // Committed: every COPY has been answered, so no write still reads the buffers. (After a
     // failure they are left to the garbage collector.)
     for (const c of prepared.encoded) c.release();
   }
 
-  /** Runs `fn` after every `fn` queued before it has finished (a FIFO lock). */
-  private async inTurn(fn: () => Promise<void>): Promise<void> {
+  /**
+   * Waits until every batch that asked before has handed the turn on (a FIFO lock); returns the
+   * function that hands it on, which does nothing when called again.
+   */
+  private async takeTurn(): Promise<() => void> {
     const previous = this.turn;
-    let done!: () => void;
-    this.turn = new Promise<void>((resolve) => (done = resolve));
-    try {
-      await previous;
-      await fn();
-    } finally {
-      done();
-    }
+    let handOn!: () => void;
+    this.turn = new Promise<void>((resolve) => (handOn = resolve));
+    await previous;
+    return handOn;
   }
 
   /**
