@@ -322,8 +322,9 @@ export function encodeCopy(
  * The chunks are already in memory, so they are written straight into the COPY stream (which
  * holds them until the server is ready for data) instead of through `stream.pipeline`. A
  * pipeline costs a Readable, an AbortController and their listeners per COPY, and its objects kept
- * the whole batch of rows reachable after the COPY had finished: in a steady 10,000 messages/s
- * they survived scavenges and were promoted to the old generation, which then needed major GCs.
+ * the batch's data reachable after the COPY had finished: in a loop of BEGIN, COPY, COMMIT holding
+ * per-batch objects, 31 MB were promoted to the old generation in 8 s through a pipeline against
+ * 9 MB written directly (`--trace-gc-nvp`).
  */
 export async function sendCopy(client: pg.ClientBase, copy: EncodedCopy): Promise<void> {
   const stream = client.query(copyFrom(copy.sql));

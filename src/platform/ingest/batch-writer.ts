@@ -45,9 +45,8 @@ export type Unit = Record<string, readonly (readonly unknown[])[]>;
  * A unit, or how to make it. A function is called when its batch is prepared (and again if the
  * batch has to be written another way: as INSERTs after COPY refused it, or unit by unit; a retry
  * after a transient failure reuses what was prepared), so that its rows live for the length of a
- * write, not from admission to commit: the rows of
- * thousands of messages waiting for their batch outlived V8's young generation and had to be
- * copied and then collected as old objects.
+ * write, not from admission to commit: the rows of thousands of messages waiting for their batch
+ * outlived V8's young generation and had to be copied and then collected as old objects.
  */
 export type UnitSource = Unit | (() => Unit);
 
