@@ -207,7 +207,9 @@ async function gatewayPhase(
 
 async function countRows(server: Server): Promise<number> {
   const r = await server.core.db.query<{ c: number }>(
-    `SELECT (SELECT count(*) FROM grid_readings WHERE ven_id LIKE 'bench-%') + (SELECT count(*) FROM grid_load_readings WHERE ven_id LIKE 'bench-%') AS c`,
+    // A reading and its loads, which ride on the reading's row since migration 005.
+    `SELECT (SELECT count(*) FROM grid_readings WHERE ven_id LIKE 'bench-%')
+          + (SELECT count(*) FROM grid_reading_loads WHERE ven_id LIKE 'bench-%') AS c`,
   );
   return Number(r.rows[0]?.c ?? 0);
 }

@@ -4,12 +4,14 @@
  * dropped after).
  *
  * 1. Writes: metering messages (a reading and 5 loads each) COPY-ed in batches of 2000 as the batch
- *    writer does, into the grid schema as migrated and, as the baseline in the same run, into the
- *    schema before migration 003 (loads keyed per VEN, a per-message VEN upsert, payloads in a
- *    json column). Payloads are the size grid-ingest's VENs send (about 700 bytes). Reports the
- *    backend's CPU per message, per table, read from /proc, and WAL bytes per message.
+ *    writer does, into the grid schema as migrated and, as baselines in the same run, into the
+ *    schema before migration 005 (a row per load) and before migration 003 (load rows keyed per
+ *    VEN, a per-message VEN upsert, payloads in a json column). Payloads are the size grid-ingest's
+ *    VENs send (about 700 bytes). Reports the backend's CPU per message, per table, read from
+ *    /proc, and WAL bytes per message.
  * 2. Reads at scale: VENS × READINGS readings (5 loads each) and the time-series queries of the
- *    API on them, with their execution time.
+ *    API on them, with their execution time: once with the loads on the readings (as stored now)
+ *    and once with them in load rows (as stored before migration 005, still read).
  */
 import { readFileSync } from 'node:fs';
 import pg from 'pg';
@@ -17,9 +19,11 @@ import { init } from '../src/apps/grid/migrations/001-init.ts';
 import { leanTimeSeries } from '../src/apps/grid/migrations/002-lean-time-series.ts';
 import { leanIngest } from '../src/apps/grid/migrations/003-lean-ingest.ts';
 import { payloadText } from '../src/apps/grid/migrations/004-payload-text.ts';
-import { LOAD_READINGS, READINGS, VEN_UPSERT } from '../src/apps/grid/tables.ts';
+import { loadsInline } from '../src/apps/grid/migrations/005-loads-inline.ts';
+import { inlineLoads, LOAD_SNAPSHOTS, READINGS, VEN_UPSERT } from '../src/apps/grid/tables.ts';
 import type { Migration } from '../src/platform/db/migrate.ts';
 import { copyRows, type CopyType } from '../src/platform/db/copy.ts';
+import { SESSION_OPTIONS } from '../src/platform/db/postgres.ts';
 import { insertSql } from '../src/platform/ingest/batch-writer.ts';
 import { createDatabase, dropDatabase } from './lib/databases.ts';
 import { table } from './util.ts';
@@ -48,7 +52,8 @@ function arg(args: string[], name: string, fallback: string): string {
 /** A fresh database with `migrations` applied, and one connection to it. */
 async function freshDatabase(admin: string, migrations: Migration[]) {
   const url = await createDatabase(admin);
-  const c = new pg.Client({ connectionString: url });
+  // With the sessions' settings of the app (no JIT).
+  const c = new pg.Client({ connectionString: url, options: SESSION_OPTIONS });
   await c.connect();
   for (const m of migrations) await c.query(m.up as string);
   const drop = async () => {
@@ -68,16 +73,36 @@ function backendCpu(pid: number): number {
 const columns = (spec: { columns: readonly { name: string; type: string }[] }) =>
   spec.columns as { name: string; type: CopyType }[];
 
-async function writes(admin: string, layout: 'current' | 'before 003', messages: number, vens: number) {
-  const migrations =
-    layout === 'current' ? [init, leanTimeSeries, leanIngest, payloadText] : [init, leanTimeSeries];
-  const { c, drop } = await freshDatabase(admin, migrations);
+type Layout = 'current' | 'before 005' | 'before 003';
+
+/** The columns of a load row before migration 005 (a snapshot's still; with `source`, before 003). */
+const LOAD_ROW_COLUMNS = columns(LOAD_SNAPSHOTS);
+
+const MIGRATIONS: Record<Layout, Migration[]> = {
+  current: [init, leanTimeSeries, leanIngest, payloadText, loadsInline],
+  'before 005': [init, leanTimeSeries, leanIngest, payloadText],
+  'before 003': [init, leanTimeSeries],
+};
+
+async function writes(admin: string, layout: Layout, messages: number, vens: number) {
+  const { c, drop } = await freshDatabase(admin, MIGRATIONS[layout]);
   try {
     const pid = (await c.query<{ p: number }>('SELECT pg_backend_pid() AS p')).rows[0]!.p;
     const lsn0 = (await c.query<{ l: string }>('SELECT pg_current_wal_lsn() AS l')).rows[0]!.l;
     const base = Date.UTC(2026, 0, 1);
     const parts = { readings: 0, loads: 0, vens: 0, commit: 0 };
     const wall0 = performance.now();
+    // The reading's columns in each layout: before 004 the payload went into `raw`, a json
+    // column; before 005 there was no `loads`.
+    const readingColumns = columns(READINGS)
+      .filter((col) => layout === 'current' || col.name !== 'loads')
+      .map((col) =>
+        layout === 'before 003' && col.name === 'payload' ? { name: 'raw', type: 'json' as const } : col,
+      );
+    const loadColumns =
+      layout === 'before 003'
+        ? [...LOAD_ROW_COLUMNS, { name: 'source', type: 'text' as const }]
+        : LOAD_ROW_COLUMNS;
     for (let s = 0; s < messages; s += BATCH) {
       const readings: unknown[][] = [];
       const loads: unknown[][] = [];
@@ -86,14 +111,40 @@ async function writes(admin: string, layout: 'current' | 'before 003', messages:
         const ven = `bench-${q % vens}`;
         const ts = new Date(base + q);
         const raw = Buffer.from(payload(ven, base + q));
-        readings.push([ven, ts, 5, 4.5, null, null, null, raw]);
-        for (let i = 0; i < 5; i++) {
-          const row = [ven, `c${i}`, ts, `circuit ${i}`, 'hvac', 7.2, 1.5, 1.3, true, null];
-          loads.push(layout === 'current' ? row : [...row, 'metering']);
+        const reported = Array.from({ length: 5 }, (_, i) => ({
+          id: `c${i}`,
+          name: `circuit ${i}`,
+          type: 'hvac',
+          capacityKw: 7.2,
+          shedCapabilityKw: 1.5,
+          currentPowerKw: 1.3,
+          enabled: true,
+          priority: null,
+        }));
+        const reading = [ven, ts, 5, 4.5, null, null, null, raw];
+        if (layout === 'current') {
+          readings.push([...reading, inlineLoads(reported)]);
+        } else {
+          readings.push(reading);
+          for (const l of reported) {
+            const row = [
+              ven,
+              l.id,
+              ts,
+              l.name,
+              l.type,
+              l.capacityKw,
+              l.shedCapabilityKw,
+              l.currentPowerKw,
+              l.enabled,
+              l.priority,
+            ];
+            loads.push(layout === 'before 003' ? [...row, 'metering'] : row);
+          }
         }
         // Before 003 every message upserted its VEN with its latest state; now ingest touches a
         // VEN's row every few seconds at most (none of these 60,000 messages span that long).
-        venRows.set(ven, layout === 'current' ? [] : [ven, ven, 'online', ven, ts, ts, 5, 4.5, null]);
+        venRows.set(ven, layout === 'before 003' ? [ven, ven, 'online', ven, ts, ts, 5, 4.5, null] : []);
       }
       await c.query('BEGIN');
       let t = backendCpu(pid);
@@ -102,20 +153,9 @@ async function writes(admin: string, layout: 'current' | 'before 003', messages:
         parts[k] += now - t;
         t = now;
       };
-      // Before 004 the payload went into `raw`, a json column.
-      const readingColumns =
-        layout === 'current'
-          ? columns(READINGS)
-          : columns(READINGS).map((col) =>
-              col.name === 'payload' ? { name: 'raw', type: 'json' as const } : col,
-            );
       await copyRows(c, 'grid_readings', readingColumns, readings);
       step('readings');
-      const loadColumns =
-        layout === 'current'
-          ? columns(LOAD_READINGS)
-          : [...columns(LOAD_READINGS), { name: 'source', type: 'text' as const }];
-      await copyRows(c, 'grid_load_readings', loadColumns, loads);
+      if (loads.length > 0) await copyRows(c, 'grid_load_readings', loadColumns, loads);
       step('loads');
       if (layout === 'before 003') {
         const rows = [...venRows.values()];
@@ -161,8 +201,9 @@ async function writes(admin: string, layout: 'current' | 'before 003', messages:
   }
 }
 
-async function reads(admin: string, vens: number, perVen: number) {
-  const { c, drop } = await freshDatabase(admin, [init, leanTimeSeries, leanIngest, payloadText]);
+/** `layout`: where the loads are, on the readings (current) or in load rows (before 005). */
+async function reads(admin: string, vens: number, perVen: number, layout: 'current' | 'before 005') {
+  const { c, drop } = await freshDatabase(admin, MIGRATIONS.current);
   try {
     const t0 = performance.now();
     await c.query(
@@ -170,18 +211,26 @@ async function reads(admin: string, vens: number, perVen: number) {
        SELECT 'v' || i, 'v' || i, 'v' || i, 'online', now() FROM generate_series(1, $1) i`,
       [vens],
     );
+    // Five loads, c1..c5, on each reading (their powers differ from reading to reading, as in life:
+    // identical texts would let the planner cache their parse) or in rows of their own (`loads`
+    // NULL: stored before 005).
+    const loads = (s: string) =>
+      `(SELECT jsonb_agg(jsonb_build_array('c' || l, 'circuit', 'hvac', 7.2, 1.5, 1.0 + l + ${s} * 0.001, true, NULL))
+          FROM generate_series(1, 5) l)::text`;
     await c.query(
-      `INSERT INTO grid_readings (ven_id, ts, used_power_kw, shed_power_kw, payload)
-       SELECT 'v' || v, now() - make_interval(secs => ($2 - s) * 5), 5 + (s % 7), 1.5, '{}'
+      `INSERT INTO grid_readings (ven_id, ts, used_power_kw, shed_power_kw, payload, loads)
+       SELECT 'v' || v, now() - make_interval(secs => ($2 - s) * 5), 5 + (s % 7), 1.5, '{}',
+              ${layout === 'current' ? loads('s') : 'NULL'}
          FROM generate_series(1, $2) s, generate_series(1, $1) v ORDER BY 2`,
       [vens, perVen],
     );
-    await c.query(
-      `INSERT INTO grid_load_readings (ven_id, load_id, ts, name, type, capacity_kw, shed_capability_kw,
-                                       current_power_kw, enabled)
-       SELECT r.ven_id, 'c' || l, r.ts, 'circuit', 'hvac', 7.2, 1.5, 1.0 + l, true
-         FROM grid_readings r, generate_series(1, 5) l ORDER BY r.ts`,
-    );
+    if (layout === 'before 005')
+      await c.query(
+        `INSERT INTO grid_load_readings (ven_id, load_id, ts, name, type, capacity_kw, shed_capability_kw,
+                                         current_power_kw, enabled)
+         SELECT r.ven_id, 'c' || l, r.ts, 'circuit', 'hvac', 7.2, 1.5, 1.0 + l, true
+           FROM grid_readings r, generate_series(1, 5) l ORDER BY r.ts`,
+      );
     await c.query('VACUUM ANALYZE');
     const loadS = (performance.now() - t0) / 1000;
     const day = [new Date(Date.now() - 86_400_000), new Date()];
@@ -191,15 +240,25 @@ async function reads(admin: string, vens: number, perVen: number) {
       ['network totals (latest state)', `SELECT sum(current_power_kw) FROM grid_vens_state`, []],
       [
         'newest 1,000 circuit rows of a VEN',
-        `SELECT l.load_id, l.ts FROM grid_readings r JOIN grid_load_readings l ON l.ts = r.ts AND l.ven_id = r.ven_id
-          WHERE r.ven_id = 'v7' AND r.ts >= $1 AND r.ts < $2 ORDER BY r.ts DESC, l.load_id DESC LIMIT 1000`,
+        // As the store asks it: each side of the loads its own newest 1,000 (see circuitSnapshots).
+        `SELECT * FROM (
+           (SELECT load_id, ts FROM grid_inline_loads
+             WHERE ven_id = 'v7' AND ts >= $1 AND ts < $2 ORDER BY ts DESC, load_id DESC LIMIT 1000)
+           UNION ALL
+           (SELECT load_id, ts FROM grid_row_loads
+             WHERE ven_id = 'v7' AND ts >= $1 AND ts < $2 ORDER BY ts DESC, load_id DESC LIMIT 1000)) u
+          ORDER BY ts DESC, load_id DESC LIMIT 1000`,
         day,
       ],
       [
         "one load's day in 5-minute buckets",
-        `SELECT date_bin('5 minutes', l.ts, 'epoch'), avg(l.current_power_kw)
-           FROM grid_readings r JOIN grid_load_readings l ON l.ts = r.ts AND l.ven_id = r.ven_id AND l.load_id = 'c2'
-          WHERE r.ven_id = 'v7' AND r.ts >= $1 AND r.ts < $2 GROUP BY 1`,
+        `SELECT date_bin('5 minutes', ts, 'epoch'), avg(current_power_kw) FROM grid_reading_loads
+          WHERE ven_id = 'v7' AND ts >= $1 AND ts < $2 AND load_id = 'c2' GROUP BY 1`,
+        day,
+      ],
+      [
+        'every load row of a VEN in a day, counted',
+        `SELECT count(*) FROM grid_reading_loads WHERE ven_id = 'v7' AND ts >= $1 AND ts < $2`,
         day,
       ],
       [
@@ -223,7 +282,12 @@ async function reads(admin: string, vens: number, perVen: number) {
           );
         if (m) scans.add(`${m[1]} on ${m[2]}`);
       }
-      rows.push({ query: name, ms, 'access to readings and load rows': [...scans].join('; ') });
+      rows.push({
+        loads: layout,
+        query: name,
+        ms,
+        'access to readings and load rows': [...scans].join('; '),
+      });
     }
     return { loadS, rows };
   } finally {
@@ -245,17 +309,25 @@ export default async function gridStore(args: string[]) {
 
   const written = [
     await writes(admin, 'before 003', messages, vens),
+    await writes(admin, 'before 005', messages, vens),
     await writes(admin, 'current', messages, vens),
   ];
+  const cpu = (layout: Layout) => written.find((w) => w.layout === layout)!['PG CPU µs/msg'];
   process.stdout.write(
     `\ngrid-store writes: ${messages} metering messages (a reading + 5 loads) from ${vens} VENs, COPY in batches of ${BATCH}\n` +
       `${table(written)}\n` +
-      `ratio PostgreSQL CPU per message, current / before 003: ${(written[1]!['PG CPU µs/msg'] / written[0]!['PG CPU µs/msg']).toFixed(2)}\n`,
+      `ratio PostgreSQL CPU per message, current / before 005: ${(cpu('current') / cpu('before 005')).toFixed(2)}, ` +
+      `current / before 003: ${(cpu('current') / cpu('before 003')).toFixed(2)}\n`,
   );
-  const read = await reads(admin, scaleVens, scaleReadings);
-  process.stdout.write(
-    `\ngrid-store reads: ${scaleVens} VENs × ${scaleReadings} readings (${(scaleVens * scaleReadings * 5).toLocaleString('en')} load rows, loaded in ${read.loadS.toFixed(0)} s)\n` +
-      `${table(read.rows)}\n`,
-  );
-  return { written, reads: read.rows };
+  const readRows: Record<string, string | number>[] = [];
+  for (const layout of ['current', 'before 005'] as const) {
+    const read = await reads(admin, scaleVens, scaleReadings, layout);
+    process.stdout.write(
+      `\ngrid-store reads, loads ${layout === 'current' ? 'on the readings' : 'in load rows (before 005)'}: ` +
+        `${scaleVens} VENs × ${scaleReadings} readings (${(scaleVens * scaleReadings * 5).toLocaleString('en')} loads, loaded in ${read.loadS.toFixed(0)} s)\n` +
+        `${table(read.rows)}\n`,
+    );
+    readRows.push(...read.rows);
+  }
+  return { written, reads: readRows };
 }

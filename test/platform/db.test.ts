@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toAppError } from '../../src/platform/errors.ts';
 import { runMigrations, type MigrationSet } from '../../src/platform/db/migrate.ts';
+import { openPostgres } from '../../src/platform/db/postgres.ts';
 import { backends, freshDatabase, silentLog, type TestDatabase } from '../helpers/db.ts';
 
 const sets: MigrationSet[] = [
@@ -87,6 +88,26 @@ describe.each(backends())('database on %s', (backend) => {
 
   it('answers ping with a latency', async () => {
     expect(await t.db.ping()).toBeGreaterThanOrEqual(0);
+  });
+});
+
+describe.runIf(process.env.TEST_DATABASE_URL)('sessions on PostgreSQL', () => {
+  it('run without JIT compilation, unless the URL sets its own options', async () => {
+    const t = await freshDatabase('postgres');
+    try {
+      expect((await t.db.query<{ jit: string }>('SHOW jit')).rows[0]!.jit).toBe('off');
+      // The server's default is on: the session setting is what turned it off.
+      const own = new URL(process.env.TEST_DATABASE_URL!);
+      own.searchParams.set('options', '-c jit=on');
+      const other = await openPostgres({ url: own.href, poolMax: 1, statementTimeoutMs: 0, log: silentLog });
+      try {
+        expect((await other.query<{ jit: string }>('SHOW jit')).rows[0]!.jit).toBe('on');
+      } finally {
+        await other.close();
+      }
+    } finally {
+      await t.dispose();
+    }
   });
 });
 

@@ -37,6 +37,15 @@ describe('grid payload codec', () => {
     expect(() => decodeMetering(latin1, null)).toThrow(/not UTF-8/);
   });
 
+  it('dead-letters load names PostgreSQL could not read back from the loads column', () => {
+    const withName = (name: string) =>
+      Buffer.from(`{"venId":"v","timestamp":1767225600,"loads":[{"id":"c1","name":"${name}"}]}`);
+    // JSON.parse takes both escapes; PostgreSQL's JSON parser refuses them (migration 005).
+    expect(() => decodeMetering(withName('a\\u0000b'), null)).toThrow(/loads\[0\]\.name holds NUL/);
+    expect(() => decodeMetering(withName('\\ud800'), null)).toThrow(/unpaired surrogate/);
+    expect(decodeMetering(withName('caf\\u00e9 \\ud83d\\ude00'), null).loads[0]?.name).toBe('café 😀');
+  });
+
   it('takes ping and restore acks without an eventId, but not event acks', () => {
     expect(decodeAck(buf({ op: 'ping', status: 'success' }), 'v1')).toMatchObject({
       venId: 'v1',

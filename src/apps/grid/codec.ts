@@ -126,6 +126,19 @@ function str(o: Record<string, unknown>, key: string, max = 256): string | null 
   return v;
 }
 
+/**
+ * A load's name or type. Those are stored inside JSON text that PostgreSQL parses when it reads a
+ * reading's loads (migration 005), and its parser refuses two things JSON.parse lets through as
+ * escapes: NUL and unpaired surrogates. They are refused here, so the message is dead-lettered
+ * rather than stored unreadable.
+ */
+function loadText(o: Record<string, unknown>, key: string, max: number, i: number): string | null {
+  const v = str(o, key, max);
+  if (v !== null && (v.includes('\0') || !v.isWellFormed()))
+    throw new DeadLetter(`loads[${i}].${key} holds NUL or an unpaired surrogate`);
+  return v;
+}
+
 function optionalId(o: Record<string, unknown>, key: string, alias?: string): string | null {
   let k = key;
   let v = o[key];
@@ -158,8 +171,8 @@ function loadsOf(o: Record<string, unknown>): LoadReport[] {
       throw new DeadLetter(`loads[${i}].priority must be an integer`);
     return {
       id,
-      name: str(x, 'name'),
-      type: str(x, 'type', 64),
+      name: loadText(x, 'name', 256, i),
+      type: loadText(x, 'type', 64, i),
       capacityKw: num(x, 'capacityKw', 'capacity_kw'),
       shedCapabilityKw: num(x, 'shedCapabilityKw', 'shed_capability_kw'),
       currentPowerKw: num(x, 'currentPowerKw', 'current_power_kw'),

@@ -10,6 +10,7 @@ import { init } from './migrations/001-init.ts';
 import { leanTimeSeries } from './migrations/002-lean-time-series.ts';
 import { leanIngest } from './migrations/003-lean-ingest.ts';
 import { payloadText } from './migrations/004-payload-text.ts';
+import { loadsInline } from './migrations/005-loads-inline.ts';
 import { deadLetterRoutes } from './routes/dead-letters.ts';
 import { eventRoutes } from './routes/events.ts';
 import { statsRoutes } from './routes/stats.ts';
@@ -116,7 +117,7 @@ async function start(platform: Platform): Promise<Stoppable | undefined> {
 export const grid: AppManifest = {
   name: 'grid',
   prefix: '/api',
-  migrations: [init, leanTimeSeries, leanIngest, payloadText],
+  migrations: [init, leanTimeSeries, leanIngest, payloadText, loadsInline],
   routes(http, platform) {
     const { service } = partsOf(platform);
     statsRoutes(http, service);

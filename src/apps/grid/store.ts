@@ -51,6 +51,14 @@ export interface BucketRow {
   requested: number | null;
 }
 
+/** The newest `$5` loads of VEN `$1` (of load `$2`, unless NULL) in [`$3`, `$4`) from `from`. */
+const newestLoads = (from: string, source: string) => `
+  SELECT load_id, ts, name, type, capacity_kw, shed_capability_kw, current_power_kw, enabled, priority,
+         '${source}' AS source
+    FROM ${from}
+   WHERE ven_id = $1 AND ts >= $3 AND ts < $4 AND ($2::text IS NULL OR load_id = $2)
+   ORDER BY ts DESC, load_id DESC LIMIT $5`;
+
 export class GridStore {
   readonly db: Database;
   constructor(db: Database) {
@@ -97,7 +105,8 @@ export class GridStore {
   async deleteVen(id: string): Promise<boolean> {
     return this.db.transaction(async (tx) => {
       // The time series have no foreign key (see migration 002): their rows go explicitly.
-      // Load rows are keyed time first: reach the VEN's through its readings (before those go).
+      // Load rows (stored before migration 005) are keyed time first: reach the VEN's through its
+      // readings, before those go.
       await tx.query(
         `DELETE FROM grid_load_readings l USING grid_readings r
           WHERE r.ven_id = $1 AND l.ts = r.ts AND l.ven_id = r.ven_id`,
@@ -240,10 +249,8 @@ export class GridStore {
       `SELECT date_bin(make_interval(secs => $3::float8 / 1000), ts, 'epoch'::timestamptz) AS bucket,
               avg(current_power_kw) AS used, avg(shed_capability_kw) AS shed,
               NULL::text AS event_id, NULL::float8 AS requested
-         FROM (SELECT l.ts, l.current_power_kw, l.shed_capability_kw
-                 FROM grid_readings r
-                 JOIN grid_load_readings l ON l.ts = r.ts AND l.ven_id = r.ven_id AND l.load_id = $5
-                WHERE r.ven_id = $4 AND r.ts >= $1 AND r.ts < $2
+         FROM (SELECT ts, current_power_kw, shed_capability_kw FROM grid_reading_loads
+                WHERE ven_id = $4 AND ts >= $1 AND ts < $2 AND load_id = $5
                UNION ALL
                SELECT ts, current_power_kw, shed_capability_kw FROM grid_load_snapshots
                 WHERE ven_id = $4 AND load_id = $5 AND ts >= $1 AND ts < $2) x
@@ -267,29 +274,20 @@ export class GridStore {
       priority: number | null;
       source: string;
     }>(
-      `WITH metering AS (
-         SELECT l.load_id, l.ts, l.name, l.type, l.capacity_kw, l.shed_capability_kw, l.current_power_kw,
-                l.enabled, l.priority, 'metering' AS source
-           FROM grid_readings r
-           JOIN grid_load_readings l ON l.ts = r.ts AND l.ven_id = r.ven_id
-          WHERE r.ven_id = $1 AND r.ts >= $3 AND r.ts < $4 AND ($2::text IS NULL OR l.load_id = $2)
-          ORDER BY r.ts DESC, l.load_id DESC LIMIT $5),
-       snapshots AS (
-         SELECT load_id, ts, name, type, capacity_kw, shed_capability_kw, current_power_kw, enabled, priority,
-                'snapshot' AS source
-           FROM grid_load_snapshots
-          WHERE ven_id = $1 AND ($2::text IS NULL OR load_id = $2) AND ts >= $3 AND ts < $4
-          ORDER BY ts DESC, load_id DESC LIMIT $5)
+      // Each side of the loads (migration 005) and the snapshots take their newest `limit` on their
+      // own: each is then an index range scan backwards that stops early.
+      `WITH inline AS (${newestLoads('grid_inline_loads', 'metering')}),
+       old_rows AS (${newestLoads('grid_row_loads', 'metering')}),
+       snapshots AS (${newestLoads('grid_load_snapshots', 'snapshot')})
        SELECT * FROM (
-         SELECT * FROM (SELECT * FROM metering UNION ALL SELECT * FROM snapshots) u
+         SELECT * FROM (SELECT * FROM inline UNION ALL SELECT * FROM old_rows UNION ALL SELECT * FROM snapshots) u
           ORDER BY ts DESC, load_id DESC, source LIMIT $5) x
        ORDER BY ts, load_id, source`,
       [o.venId, o.loadId, o.start, o.end, o.limit],
     );
     const total = await this.db.query<{ n: number }>(
-      `SELECT (SELECT count(*) FROM grid_readings r
-                 JOIN grid_load_readings l ON l.ts = r.ts AND l.ven_id = r.ven_id
-                WHERE r.ven_id = $1 AND r.ts >= $3 AND r.ts < $4 AND ($2::text IS NULL OR l.load_id = $2))
+      `SELECT (SELECT count(*) FROM grid_reading_loads
+                WHERE ven_id = $1 AND ts >= $3 AND ts < $4 AND ($2::text IS NULL OR load_id = $2))
             + (SELECT count(*) FROM grid_load_snapshots
                 WHERE ven_id = $1 AND ($2::text IS NULL OR load_id = $2) AND ts >= $3 AND ts < $4) AS n`,
       [o.venId, o.loadId, o.start, o.end],
@@ -311,7 +309,7 @@ export class GridStore {
               coalesce((SELECT jsonb_agg(jsonb_build_object('id', l.load_id, 'name', l.name, 'type', l.type,
                          'capacityKw', l.capacity_kw, 'shedCapabilityKw', l.shed_capability_kw,
                          'currentPowerKw', l.current_power_kw, 'enabled', l.enabled) ORDER BY l.load_id)
-                          FROM grid_load_readings l WHERE l.ven_id = r.ven_id AND l.ts = r.ts), '[]'::jsonb) AS loads
+                          FROM grid_reading_loads l WHERE l.ven_id = r.ven_id AND l.ts = r.ts), '[]'::jsonb) AS loads
          FROM grid_readings r WHERE r.ven_id = $1 ORDER BY r.ts DESC LIMIT $2`,
       [venId, limit],
     );

@@ -41,36 +41,29 @@ export const READINGS: TableSpec = {
     { name: 'battery_soc', type: 'float8' },
     // The payload as received (migration 004; rows stored before it have theirs in `raw`).
     { name: 'payload', type: 'text' },
+    // The loads, compact JSON text (migration 005; rows stored before it have them in
+    // `grid_load_readings`).
+    { name: 'loads', type: 'text' },
   ],
   onConflict: 'ON CONFLICT (ven_id, ts) DO NOTHING',
-  copy: true,
-};
-
-const LOAD_COLUMNS = [
-  { name: 'ven_id', type: 'text' },
-  { name: 'load_id', type: 'text' },
-  { name: 'ts', type: 'timestamptz' },
-  { name: 'name', type: 'text' },
-  { name: 'type', type: 'text' },
-  { name: 'capacity_kw', type: 'float8' },
-  { name: 'shed_capability_kw', type: 'float8' },
-  { name: 'current_power_kw', type: 'float8' },
-  { name: 'enabled', type: 'bool' },
-  { name: 'priority', type: 'int4' },
-] as const;
-
-/** The loads of metering messages, keyed time first (migration 003). */
-export const LOAD_READINGS: TableSpec = {
-  table: 'grid_load_readings',
-  columns: LOAD_COLUMNS,
-  onConflict: 'ON CONFLICT (ts, ven_id, load_id) DO NOTHING',
   copy: true,
 };
 
 /** The loads of the loads topic's snapshots (rare), keyed per VEN. */
 export const LOAD_SNAPSHOTS: TableSpec = {
   table: 'grid_load_snapshots',
-  columns: LOAD_COLUMNS,
+  columns: [
+    { name: 'ven_id', type: 'text' },
+    { name: 'load_id', type: 'text' },
+    { name: 'ts', type: 'timestamptz' },
+    { name: 'name', type: 'text' },
+    { name: 'type', type: 'text' },
+    { name: 'capacity_kw', type: 'float8' },
+    { name: 'shed_capability_kw', type: 'float8' },
+    { name: 'current_power_kw', type: 'float8' },
+    { name: 'enabled', type: 'bool' },
+    { name: 'priority', type: 'int4' },
+  ],
   onConflict: 'ON CONFLICT (ven_id, ts, load_id) DO NOTHING',
 };
 
@@ -92,13 +85,7 @@ export const STATUS_REPORTS: TableSpec = {
  * What the ingest batch writer fills, in this order: the time series (no foreign keys, see
  * migration 002), then the VENs' state, which also registers unknown VENs in the same transaction.
  */
-export const GRID_TABLES: readonly TableSpec[] = [
-  READINGS,
-  LOAD_READINGS,
-  LOAD_SNAPSHOTS,
-  STATUS_REPORTS,
-  VEN_UPSERT,
-];
+export const GRID_TABLES: readonly TableSpec[] = [READINGS, LOAD_SNAPSHOTS, STATUS_REPORTS, VEN_UPSERT];
 
 /** Milliseconds of a timestamp cell (a Date, or null: before everything). */
 const time = (v: unknown) => (v instanceof Date ? v.getTime() : -Infinity);
@@ -108,19 +95,26 @@ function venRows(venId: string, receivedAt: number, touch: boolean): unknown[][]
   return touch ? [[venId, venId, 'online', venId, new Date(receivedAt)]] : [];
 }
 
+/** A load's fields in the order of the `loads` column (migration 005). */
+function loadFields(l: LoadReport): unknown[] {
+  return [l.id, l.name, l.type, l.capacityKw, l.shedCapabilityKw, l.currentPowerKw, l.enabled, l.priority];
+}
+
+/** Rows of LOAD_SNAPSHOTS: the VEN and time, with the id, then the load's other fields. */
 function loadRows(venId: string, at: Date, loads: LoadReport[]): unknown[][] {
-  return loads.map((l) => [
-    venId,
-    l.id,
-    at,
-    l.name,
-    l.type,
-    l.capacityKw,
-    l.shedCapabilityKw,
-    l.currentPowerKw,
-    l.enabled,
-    l.priority,
-  ]);
+  return loads.map((l) => {
+    const [id, ...rest] = loadFields(l);
+    return [venId, id, at, ...rest];
+  });
+}
+
+/**
+ * A reading's loads as its `loads` column holds them (migration 005): one array per load, its
+ * fields in a fixed order. The codec admits no string that PostgreSQL's JSON parser refuses (NUL,
+ * unpaired surrogates), so readers can always parse what this writes.
+ */
+export function inlineLoads(loads: LoadReport[]): string {
+  return loads.length === 0 ? '[]' : JSON.stringify(loads.map(loadFields));
 }
 
 /**
@@ -139,9 +133,9 @@ export function meteringUnit(m: Metering, receivedAt: number, raw: string | Buff
         m.eventId,
         m.batterySoc,
         raw,
+        inlineLoads(m.loads),
       ],
     ],
-    grid_load_readings: loadRows(m.venId, m.timestamp, m.loads),
     grid_vens: venRows(m.venId, receivedAt, touch),
   };
 }

@@ -94,6 +94,99 @@ describe.each(backends())('grid loads and snapshots (%s)', (backend) => {
     });
   });
 
+  it('reads back load fields exactly as reported, whatever their text', async () => {
+    const odd = 'loads-ven-odd';
+    const loads = [
+      {
+        id: 'q:1',
+        name: 'quote " back\\slash / tab\t',
+        type: 'ev_charger',
+        capacityKw: 1e-7,
+        currentPowerKw: -0,
+      },
+      {
+        id: 'q_2',
+        name: 'café 😀 ☃',
+        type: null,
+        capacityKw: 123456.789,
+        shedCapabilityKw: 0.1,
+        enabled: false,
+      },
+      { id: 'q-3', currentPowerKw: 2.5, priority: 3 },
+    ];
+    await client.publishAsync(
+      `ven/telemetry/${odd}`,
+      JSON.stringify({ venId: odd, timestamp: at(5), usedPowerKw: 1, loads }),
+      { qos: 1 },
+    );
+    let got: (Snapshot & Record<string, unknown>)[] = [];
+    await until(
+      async () => {
+        const r = await server.http.inject({ method: 'GET', url: `/api/vens/${odd}/circuits/history` });
+        if (r.statusCode === 200) got = r.json<{ snapshots: typeof got }>().snapshots;
+        return got.length === 3;
+      },
+      { what: 'the odd loads' },
+    );
+    expect(got.map((l) => [l.loadId, l.name, l.type, l.capacityKw, l.currentPowerKw, l.enabled])).toEqual([
+      ['q-3', null, null, null, 2.5, null],
+      ['q:1', 'quote " back\\slash / tab\t', 'ev_charger', 1e-7, 0, null],
+      ['q_2', 'café 😀 ☃', null, 123456.789, null, false],
+    ]);
+    const current = await get<{ id: string; name: string }[]>(`/api/vens/${odd}/loads`);
+    expect(current.map((l) => l.name)).toEqual(['q-3', 'quote " back\\slash / tab\t', 'café 😀 ☃']);
+  });
+
+  it('still reads loads stored as rows of their own, before migration 005', async () => {
+    const old = 'loads-ven-old';
+    const db = server.core.db;
+    await db.query(
+      `INSERT INTO grid_vens (id, name, status, registration_id, last_seen) VALUES ($1, $1, 'online', $1, now())`,
+      [old],
+    );
+    // Such readings have no `loads`; their loads are in grid_load_readings.
+    for (const [s, power] of [
+      [0, 1],
+      [1, 2],
+    ] as const) {
+      await db.query(
+        `INSERT INTO grid_readings (ven_id, ts, used_power_kw, payload) VALUES ($1, $2, $3, '{}')`,
+        [old, at(s), power],
+      );
+      await db.query(
+        `INSERT INTO grid_load_readings (ven_id, load_id, ts, name, current_power_kw) VALUES ($1, 'c1', $2, 'old', $3)`,
+        [old, at(s), power],
+      );
+    }
+    const loads = await get<{ id: string; currentPowerKw: number }[]>(`/api/vens/${old}/loads`);
+    expect(loads.map((l) => [l.id, l.currentPowerKw])).toEqual([['c1', 2]]);
+    const c = await get<{ snapshots: Snapshot[]; totalCount: number }>(`/api/vens/${old}/circuits/history`);
+    expect(c.snapshots.map((x) => x.currentPowerKw)).toEqual([1, 2]);
+    expect(c.totalCount).toBe(2);
+    const history = await get<{ points: { usedPowerKw: number }[] }>(
+      `/api/vens/${old}/loads/c1/history?granularity=1s&start=${at(-1)}&end=${at(10)}`,
+    );
+    expect(history.points.map((p) => p.usedPowerKw)).toEqual([1, 2]);
+
+    // A new reading (loads on its row) after the old ones: its loads are the current ones, and the
+    // history holds both.
+    await client.publishAsync(
+      `ven/telemetry/${old}`,
+      JSON.stringify({ venId: old, timestamp: at(3), loads: [{ id: 'c1', currentPowerKw: 9 }] }),
+      { qos: 1 },
+    );
+    await until(
+      async () =>
+        (await get<{ currentPowerKw: number }[]>(`/api/vens/${old}/loads`))[0]?.currentPowerKw === 9,
+      { what: 'loads of the new reading' },
+    );
+    const both = await get<{ snapshots: Snapshot[]; totalCount: number }>(
+      `/api/vens/${old}/circuits/history`,
+    );
+    expect(both.snapshots.map((x) => x.currentPowerKw)).toEqual([1, 2, 9]);
+    expect(both.totalCount).toBe(3);
+  });
+
   it('deletes every reading, load row and snapshot of a deleted VEN', async () => {
     const del = await server.http.inject({ method: 'DELETE', url: `/api/vens/${ven}` });
     expect(del.statusCode).toBe(204);

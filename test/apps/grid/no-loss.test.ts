@@ -159,7 +159,7 @@ describe('no loss when the gateway is killed mid-stream', () => {
       expect([...stored.values()].every((c) => c === 1)).toBe(true);
       expect(stored.size).toBe(total);
       const loads = await check.query<{ c: number }>(
-        'SELECT count(*)::int8 AS c FROM grid_load_readings WHERE ven_id = $1',
+        'SELECT count(*)::int8 AS c FROM grid_reading_loads WHERE ven_id = $1',
         [venId],
       );
       expect(loads.rows[0]?.c).toBe(total);
