@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- grid-store [--messages 60000] [--vens 1000] [--scale 200x5000]`: the database's
+ * `npm run bench -- grid-store [--messages 60000] [--vens 1000] [--scale 200x5000] [--jit]`: the database's
  * share of grid ingest, on PostgreSQL (BENCH_DATABASE_URL or TEST_DATABASE_URL; fresh databases,
  * dropped after).
  *
@@ -10,8 +10,9 @@
  *    VENs send (about 700 bytes). Reports the backend's CPU per message, per table, read from
  *    /proc, and WAL bytes per message.
  * 2. Reads at scale: VENS × READINGS readings (5 loads each) and the time-series queries of the
- *    API on them, with their execution time: once with the loads on the readings (as stored now)
- *    and once with them in load rows (as stored before migration 005, still read).
+ *    API on them, with their execution time: with the loads on the readings (as stored now), in
+ *    load rows (as stored before migration 005, still read), and half and half (upgraded).
+ *    `--jit` runs them with PostgreSQL's JIT compilation on (Conflux's sessions have it off).
  */
 import { readFileSync } from 'node:fs';
 import pg from 'pg';
@@ -49,11 +50,16 @@ function arg(args: string[], name: string, fallback: string): string {
   return i >= 0 ? (args[i + 1] ?? fallback) : fallback;
 }
 
+/**
+ * The session settings: the app's (no JIT), or with `--jit` PostgreSQL's JIT on, to see what it
+ * costs these queries.
+ */
+let sessionOptions = SESSION_OPTIONS;
+
 /** A fresh database with `migrations` applied, and one connection to it. */
 async function freshDatabase(admin: string, migrations: Migration[]) {
   const url = await createDatabase(admin);
-  // With the sessions' settings of the app (no JIT).
-  const c = new pg.Client({ connectionString: url, options: SESSION_OPTIONS });
+  const c = new pg.Client({ connectionString: url, options: sessionOptions });
   await c.connect();
   for (const m of migrations) await c.query(m.up as string);
   const drop = async () => {
@@ -201,8 +207,19 @@ async function writes(admin: string, layout: Layout, messages: number, vens: num
   }
 }
 
-/** `layout`: where the loads are, on the readings (current) or in load rows (before 005). */
-async function reads(admin: string, vens: number, perVen: number, layout: 'current' | 'before 005') {
+/**
+ * Where the loads of the readings are: on the readings (as stored now), in load rows (as stored
+ * before migration 005), or in load rows for the older half of each VEN's readings and on the
+ * readings for the newer half (a database upgraded half way through its history).
+ */
+const READ_LAYOUTS = {
+  current: 'on the readings',
+  'before 005': 'in load rows (before 005)',
+  upgraded: 'in load rows for the older half of the readings, on the readings for the newer half',
+} as const;
+type ReadLayout = keyof typeof READ_LAYOUTS;
+
+async function reads(admin: string, vens: number, perVen: number, layout: ReadLayout) {
   const { c, drop } = await freshDatabase(admin, MIGRATIONS.current);
   try {
     const t0 = performance.now();
@@ -220,16 +237,16 @@ async function reads(admin: string, vens: number, perVen: number, layout: 'curre
     await c.query(
       `INSERT INTO grid_readings (ven_id, ts, used_power_kw, shed_power_kw, payload, loads)
        SELECT 'v' || v, now() - make_interval(secs => ($2 - s) * 5), 5 + (s % 7), 1.5, '{}',
-              ${layout === 'current' ? loads('s') : 'NULL'}
+              ${layout === 'current' ? loads('s') : layout === 'upgraded' ? `CASE WHEN s > $2 / 2 THEN ${loads('s')} END` : 'NULL'}
          FROM generate_series(1, $2) s, generate_series(1, $1) v ORDER BY 2`,
       [vens, perVen],
     );
-    if (layout === 'before 005')
+    if (layout !== 'current')
       await c.query(
         `INSERT INTO grid_load_readings (ven_id, load_id, ts, name, type, capacity_kw, shed_capability_kw,
                                          current_power_kw, enabled)
          SELECT r.ven_id, 'c' || l, r.ts, 'circuit', 'hvac', 7.2, 1.5, 1.0 + l, true
-           FROM grid_readings r, generate_series(1, 5) l ORDER BY r.ts`,
+           FROM grid_readings r, generate_series(1, 5) l WHERE r.loads IS NULL ORDER BY r.ts`,
       );
     await c.query('VACUUM ANALYZE');
     const loadS = (performance.now() - t0) / 1000;
@@ -300,6 +317,7 @@ export default async function gridStore(args: string[]) {
     process.env.BENCH_DATABASE_URL ??
     process.env.TEST_DATABASE_URL ??
     'postgres://postgres@127.0.0.1:5432/postgres';
+  if (args.includes('--jit')) sessionOptions = '-c jit=on';
   const messages = Number(arg(args, 'messages', '60000'));
   const vens = Number(arg(args, 'vens', '1000'));
   const [scaleVens, scaleReadings] = arg(args, 'scale', '200x5000').split('x').map(Number) as [
@@ -320,10 +338,10 @@ export default async function gridStore(args: string[]) {
       `current / before 003: ${(cpu('current') / cpu('before 003')).toFixed(2)}\n`,
   );
   const readRows: Record<string, string | number>[] = [];
-  for (const layout of ['current', 'before 005'] as const) {
+  for (const layout of Object.keys(READ_LAYOUTS) as ReadLayout[]) {
     const read = await reads(admin, scaleVens, scaleReadings, layout);
     process.stdout.write(
-      `\ngrid-store reads, loads ${layout === 'current' ? 'on the readings' : 'in load rows (before 005)'}: ` +
+      `\ngrid-store reads, loads ${READ_LAYOUTS[layout]}${sessionOptions === SESSION_OPTIONS ? '' : ', JIT on'}: ` +
         `${scaleVens} VENs × ${scaleReadings} readings (${(scaleVens * scaleReadings * 5).toLocaleString('en')} loads, loaded in ${read.loadS.toFixed(0)} s)\n` +
         `${table(read.rows)}\n`,
     );

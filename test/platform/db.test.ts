@@ -96,7 +96,7 @@ describe.runIf(process.env.TEST_DATABASE_URL)('sessions on PostgreSQL', () => {
     const t = await freshDatabase('postgres');
     try {
       expect((await t.db.query<{ jit: string }>('SHOW jit')).rows[0]!.jit).toBe('off');
-      // The server's default is on: the session setting is what turned it off.
+      // Options in the URL replace the sessions' default.
       const own = new URL(process.env.TEST_DATABASE_URL!);
       own.searchParams.set('options', '-c jit=on');
       const other = await openPostgres({ url: own.href, poolMax: 1, statementTimeoutMs: 0, log: silentLog });

@@ -37,12 +37,14 @@ describe('grid payload codec', () => {
     expect(() => decodeMetering(latin1, null)).toThrow(/not UTF-8/);
   });
 
-  it('dead-letters load names PostgreSQL could not read back from the loads column', () => {
+  it('keeps load names PostgreSQL can read back from the loads column', () => {
     const withName = (name: string) =>
       Buffer.from(`{"venId":"v","timestamp":1767225600,"loads":[{"id":"c1","name":"${name}"}]}`);
     // JSON.parse takes both escapes; PostgreSQL's JSON parser refuses them (migration 005).
+    // NUL dead-letters the message (a text column never took it either).
     expect(() => decodeMetering(withName('a\\u0000b'), null)).toThrow(/loads\[0\]\.name holds NUL/);
-    expect(() => decodeMetering(withName('\\ud800'), null)).toThrow(/unpaired surrogate/);
+    // An unpaired surrogate is replaced, as writing it to a text column as UTF-8 did.
+    expect(decodeMetering(withName('a\\ud800b'), null).loads[0]?.name).toBe('a\ufffdb');
     expect(decodeMetering(withName('caf\\u00e9 \\ud83d\\ude00'), null).loads[0]?.name).toBe('café 😀');
   });
 

@@ -129,14 +129,15 @@ function str(o: Record<string, unknown>, key: string, max = 256): string | null 
 /**
  * A load's name or type. Those are stored inside JSON text that PostgreSQL parses when it reads a
  * reading's loads (migration 005), and its parser refuses two things JSON.parse lets through as
- * escapes: NUL and unpaired surrogates. They are refused here, so the message is dead-lettered
- * rather than stored unreadable.
+ * escapes. NUL is refused here (a text column never took it either), so the message is
+ * dead-lettered rather than stored unreadable; an unpaired surrogate becomes U+FFFD, as it did
+ * when these were text columns written as UTF-8.
  */
 function loadText(o: Record<string, unknown>, key: string, max: number, i: number): string | null {
   const v = str(o, key, max);
-  if (v !== null && (v.includes('\0') || !v.isWellFormed()))
-    throw new DeadLetter(`loads[${i}].${key} holds NUL or an unpaired surrogate`);
-  return v;
+  if (v === null) return null;
+  if (v.includes('\0')) throw new DeadLetter(`loads[${i}].${key} holds NUL`);
+  return v.toWellFormed();
 }
 
 function optionalId(o: Record<string, unknown>, key: string, alias?: string): string | null {

@@ -275,7 +275,7 @@ export class GridStore {
       source: string;
     }>(
       // Each side of the loads (migration 005) and the snapshots take their newest `limit` on their
-      // own: each is then an index range scan backwards that stops early.
+      // own: each is then an index range scan backwards that stops once it has them.
       `WITH inline AS (${newestLoads('grid_inline_loads', 'metering')}),
        old_rows AS (${newestLoads('grid_row_loads', 'metering')}),
        snapshots AS (${newestLoads('grid_load_snapshots', 'snapshot')})

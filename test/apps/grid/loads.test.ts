@@ -20,6 +20,8 @@ describe.each(backends())('grid loads and snapshots (%s)', (backend) => {
   let server: TestServer;
   let client: MqttClient;
   const ven = 'loads-ven-1';
+  /** A VEN with readings stored before migration 005. */
+  const old = 'loads-ven-old';
   const t0 = Math.floor(Date.now() / 1000) * 1000 - 60_000;
   const at = (s: number) => new Date(t0 + s * 1000).toISOString();
   const get = async <T>(url: string): Promise<T> => {
@@ -102,7 +104,7 @@ describe.each(backends())('grid loads and snapshots (%s)', (backend) => {
         name: 'quote " back\\slash / tab\t',
         type: 'ev_charger',
         capacityKw: 1e-7,
-        currentPowerKw: -0,
+        currentPowerKw: -1.5,
       },
       {
         id: 'q_2',
@@ -130,34 +132,35 @@ describe.each(backends())('grid loads and snapshots (%s)', (backend) => {
     );
     expect(got.map((l) => [l.loadId, l.name, l.type, l.capacityKw, l.currentPowerKw, l.enabled])).toEqual([
       ['q-3', null, null, null, 2.5, null],
-      ['q:1', 'quote " back\\slash / tab\t', 'ev_charger', 1e-7, 0, null],
+      ['q:1', 'quote " back\\slash / tab\t', 'ev_charger', 1e-7, -1.5, null],
       ['q_2', 'café 😀 ☃', null, 123456.789, null, false],
     ]);
     const current = await get<{ id: string; name: string }[]>(`/api/vens/${odd}/loads`);
     expect(current.map((l) => l.name)).toEqual(['q-3', 'quote " back\\slash / tab\t', 'café 😀 ☃']);
   });
 
-  it('still reads loads stored as rows of their own, before migration 005', async () => {
-    const old = 'loads-ven-old';
+  /** A reading as stored before migration 005 (no `loads`), with its load row (power of `c1`, if any). */
+  const oldReading = async (venId: string, s: number, c1: number | null) => {
     const db = server.core.db;
     await db.query(
-      `INSERT INTO grid_vens (id, name, status, registration_id, last_seen) VALUES ($1, $1, 'online', $1, now())`,
-      [old],
+      `INSERT INTO grid_vens (id, name, status, registration_id, last_seen) VALUES ($1, $1, 'online', $1, now())
+       ON CONFLICT (id) DO NOTHING`,
+      [venId],
     );
-    // Such readings have no `loads`; their loads are in grid_load_readings.
-    for (const [s, power] of [
-      [0, 1],
-      [1, 2],
-    ] as const) {
-      await db.query(
-        `INSERT INTO grid_readings (ven_id, ts, used_power_kw, payload) VALUES ($1, $2, $3, '{}')`,
-        [old, at(s), power],
-      );
+    await db.query(
+      `INSERT INTO grid_readings (ven_id, ts, used_power_kw, payload) VALUES ($1, $2, 1, '{}')`,
+      [venId, at(s)],
+    );
+    if (c1 !== null)
       await db.query(
         `INSERT INTO grid_load_readings (ven_id, load_id, ts, name, current_power_kw) VALUES ($1, 'c1', $2, 'old', $3)`,
-        [old, at(s), power],
+        [venId, at(s), c1],
       );
-    }
+  };
+
+  it('still reads loads stored as rows of their own, before migration 005', async () => {
+    await oldReading(old, 0, 1);
+    await oldReading(old, 1, 2);
     const loads = await get<{ id: string; currentPowerKw: number }[]>(`/api/vens/${old}/loads`);
     expect(loads.map((l) => [l.id, l.currentPowerKw])).toEqual([['c1', 2]]);
     const c = await get<{ snapshots: Snapshot[]; totalCount: number }>(`/api/vens/${old}/circuits/history`);
@@ -187,15 +190,58 @@ describe.each(backends())('grid loads and snapshots (%s)', (backend) => {
     expect(both.totalCount).toBe(3);
   });
 
-  it('deletes every reading, load row and snapshot of a deleted VEN', async () => {
-    const del = await server.http.inject({ method: 'DELETE', url: `/api/vens/${ven}` });
-    expect(del.statusCode).toBe(204);
-    const { rows } = await server.core.db.query<{ n: number }>(
-      `SELECT (SELECT count(*) FROM grid_readings WHERE ven_id = $1)
-            + (SELECT count(*) FROM grid_load_readings WHERE ven_id = $1)
-            + (SELECT count(*) FROM grid_load_snapshots WHERE ven_id = $1) AS n`,
-      [ven],
+  it('takes current loads from a late reading newer than the last old one that had loads', async () => {
+    // Old readings at 1 (with loads) and 3 (without any); after the upgrade, a message from 2
+    // (buffered by the VEN, or written by a gateway not yet upgraded) carries loads.
+    const late = 'loads-ven-late';
+    await oldReading(late, 1, 1);
+    await oldReading(late, 3, null);
+    await client.publishAsync(
+      `ven/telemetry/${late}`,
+      JSON.stringify({ venId: late, timestamp: at(2), loads: [{ id: 'c1', currentPowerKw: 2 }] }),
+      { qos: 1 },
     );
-    expect(Number(rows[0]?.n)).toBe(0);
+    await until(
+      async () =>
+        (await get<{ currentPowerKw: number }[]>(`/api/vens/${late}/loads`))[0]?.currentPowerKw === 2,
+      { what: 'loads of the late reading' },
+    );
+    // A second message with the same VEN and time is taken for a redelivery: stored once, loads
+    // and all. Messages of one client are stored in order: once the next one is, so is this one.
+    await client.publishAsync(
+      `ven/telemetry/${late}`,
+      JSON.stringify({ venId: late, timestamp: at(2), loads: [{ id: 'c2', currentPowerKw: 5 }] }),
+      { qos: 1 },
+    );
+    await client.publishAsync(
+      `ven/telemetry/${late}`,
+      JSON.stringify({ venId: late, timestamp: at(4), loads: [{ id: 'c1', currentPowerKw: 4 }] }),
+      { qos: 1 },
+    );
+    await until(
+      async () =>
+        (await get<{ currentPowerKw: number }[]>(`/api/vens/${late}/loads`))[0]?.currentPowerKw === 4,
+      { what: 'the message after' },
+    );
+    const c = await get<{ snapshots: Snapshot[] }>(`/api/vens/${late}/circuits/history`);
+    expect(c.snapshots.map((x) => [x.loadId, x.currentPowerKw])).toEqual([
+      ['c1', 1],
+      ['c1', 2],
+      ['c1', 4],
+    ]);
+  });
+
+  it('deletes every reading, load row and snapshot of a deleted VEN', async () => {
+    for (const id of [ven, old]) {
+      const del = await server.http.inject({ method: 'DELETE', url: `/api/vens/${id}` });
+      expect(del.statusCode).toBe(204);
+      const { rows } = await server.core.db.query<{ n: number }>(
+        `SELECT (SELECT count(*) FROM grid_readings WHERE ven_id = $1)
+              + (SELECT count(*) FROM grid_load_readings WHERE ven_id = $1)
+              + (SELECT count(*) FROM grid_load_snapshots WHERE ven_id = $1) AS n`,
+        [id],
+      );
+      expect(Number(rows[0]?.n), id).toBe(0);
+    }
   });
 });

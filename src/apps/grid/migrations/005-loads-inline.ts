@@ -14,10 +14,17 @@ import type { Migration } from '../../../platform/db/migrate.ts';
  * the server parse it again on the way in. Readers parse it when they need the loads, which is
  * far rarer than writing them.
  *
+ * A second message with the same VEN and time is taken for a redelivery, as the reading always
+ * was: stored once, loads and all (before, its loads were added to the first's if their ids
+ * differed).
+ *
  * Rows stored before keep their loads in `grid_load_readings` (moving them would rewrite the two
- * largest tables at start-up); their `loads` is NULL. A partial index finds those old readings,
+ * largest tables at start-up); their `loads` is NULL. A gateway of before 005 still running
+ * beside upgraded ones (a rolling upgrade) writes such rows, which the views read, but does not
+ * see the loads of new rows until it is upgraded too. A partial index finds those old readings,
  * and only those: new rows are not in it, so it costs ingest nothing, and for a window holding
- * only new readings the old rows' side of every query is one empty index probe.
+ * only new readings the old rows' side of every query is one empty index probe. Building it reads
+ * the readings once, during the upgrade (writes to them wait for it).
  *
  * `grid_reading_loads` is every metering load, old (`grid_row_loads`) or new
  * (`grid_inline_loads`), one row per load. Per-VEN windows reach both through the readings'
@@ -41,8 +48,10 @@ export const loadsInline: Migration = {
              l.current_power_kw, l.enabled, l.priority
         FROM grid_readings r JOIN grid_load_readings l ON l.ts = r.ts AND l.ven_id = r.ven_id
        WHERE r.loads IS NULL;
-    -- Both. For "the newest N" query each side with its own ORDER BY and LIMIT: each is then read
-    -- backwards along its index and stops early, which the planner does not do through the union.
+    -- Both. For "the newest N", query each side with its own ORDER BY and LIMIT: each is then
+    -- read backwards along the readings' key and stops once it has N, which the planner does not
+    -- do through the union. (The new side reads past the old readings in its window, testing
+    -- each one's loads column.)
     CREATE VIEW grid_reading_loads AS
       SELECT * FROM grid_inline_loads UNION ALL SELECT * FROM grid_row_loads;
 
@@ -53,22 +62,24 @@ export const loadsInline: Migration = {
              v.current_power_kw, v.shed_availability_kw, v.active_event_id, coalesce(n.loads, v.loads) AS loads,
              v.desired
         FROM grid_vens_state v
+        -- The newest reading stored before 005 that has load rows. A probe per reading, newest
+        -- first: written as EXISTS, the planner took it for a semi join and, counting on the LIMIT
+        -- to stop it early, scanned the load rows instead.
+        LEFT JOIN LATERAL (
+          SELECT r.ts FROM grid_readings r
+           WHERE r.ven_id = v.id AND r.loads IS NULL
+             AND (SELECT true FROM grid_load_readings l WHERE l.ts = r.ts AND l.ven_id = r.ven_id LIMIT 1)
+           ORDER BY r.ts DESC LIMIT 1) prior ON true
         LEFT JOIN LATERAL (
           SELECT x.ts, x.snapshot FROM (
-            -- Newer than every reading stored before 005 (one probe of the partial index), so that
-            -- a VEN that has only those is not scanned to its first reading here.
+            -- A newer reading with its loads on its row. Only those newer than that one are looked at,
+            -- so that a VEN with only old readings is not walked back to its first one here.
             (SELECT r.ts, false AS snapshot FROM grid_readings r
               WHERE r.ven_id = v.id AND r.loads IS NOT NULL AND r.loads <> '[]'
-                AND r.ts > coalesce((SELECT max(o.ts) FROM grid_readings o WHERE o.ven_id = v.id AND o.loads IS NULL),
-                                    '-infinity')
+                AND r.ts > coalesce(prior.ts, '-infinity')
               ORDER BY r.ts DESC LIMIT 1)
             UNION ALL
-            -- A probe per reading, newest first. Written as EXISTS, the planner took it for a semi
-            -- join and, counting on the LIMIT to stop it early, scanned the load rows instead.
-            (SELECT r.ts, false AS snapshot FROM grid_readings r
-              WHERE r.ven_id = v.id AND r.loads IS NULL
-                AND (SELECT true FROM grid_load_readings l WHERE l.ts = r.ts AND l.ven_id = r.ven_id LIMIT 1)
-              ORDER BY r.ts DESC LIMIT 1)
+            (SELECT prior.ts, false WHERE prior.ts IS NOT NULL)
             UNION ALL
             (SELECT s.ts, true FROM grid_load_snapshots s WHERE s.ven_id = v.id ORDER BY s.ts DESC LIMIT 1)
           ) x ORDER BY x.ts DESC, x.snapshot LIMIT 1) newest ON true
