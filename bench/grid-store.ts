@@ -21,7 +21,8 @@ import { leanTimeSeries } from '../src/apps/grid/migrations/002-lean-time-series
 import { leanIngest } from '../src/apps/grid/migrations/003-lean-ingest.ts';
 import { payloadText } from '../src/apps/grid/migrations/004-payload-text.ts';
 import { loadsInline } from '../src/apps/grid/migrations/005-loads-inline.ts';
-import { inlineLoads, LOAD_SNAPSHOTS, READINGS, VEN_UPSERT } from '../src/apps/grid/tables.ts';
+import type { LoadReport } from '../src/apps/grid/codec.ts';
+import { inlineLoads, LOAD_SNAPSHOTS, READINGS, snapshotUnit, VEN_UPSERT } from '../src/apps/grid/tables.ts';
 import type { Migration } from '../src/platform/db/migrate.ts';
 import { copyRows, type CopyType } from '../src/platform/db/copy.ts';
 import { SESSION_OPTIONS } from '../src/platform/db/postgres.ts';
@@ -111,13 +112,13 @@ async function writes(admin: string, layout: Layout, messages: number, vens: num
         : LOAD_ROW_COLUMNS;
     for (let s = 0; s < messages; s += BATCH) {
       const readings: unknown[][] = [];
-      const loads: unknown[][] = [];
+      const loads: (readonly unknown[])[] = [];
       const venRows = new Map<string, unknown[]>();
       for (let q = s; q < Math.min(messages, s + BATCH); q++) {
         const ven = `bench-${q % vens}`;
         const ts = new Date(base + q);
         const raw = Buffer.from(payload(ven, base + q));
-        const reported = Array.from({ length: 5 }, (_, i) => ({
+        const reported: LoadReport[] = Array.from({ length: 5 }, (_, i) => ({
           id: `c${i}`,
           name: `circuit ${i}`,
           type: 'hvac',
@@ -132,21 +133,13 @@ async function writes(admin: string, layout: Layout, messages: number, vens: num
           readings.push([...reading, inlineLoads(reported)]);
         } else {
           readings.push(reading);
-          for (const l of reported) {
-            const row = [
-              ven,
-              l.id,
-              ts,
-              l.name,
-              l.type,
-              l.capacityKw,
-              l.shedCapabilityKw,
-              l.currentPowerKw,
-              l.enabled,
-              l.priority,
-            ];
-            loads.push(layout === 'before 003' ? [...row, 'metering'] : row);
-          }
+          // A load row before 005 had a snapshot's columns.
+          const rows = snapshotUnit(
+            { venId: ven, timestamp: ts, loads: reported },
+            0,
+            false,
+          ).grid_load_snapshots!;
+          for (const row of rows) loads.push(layout === 'before 003' ? [...row, 'metering'] : row);
         }
         // Before 003 every message upserted its VEN with its latest state; now ingest touches a
         // VEN's row every few seconds at most (none of these 60,000 messages span that long).

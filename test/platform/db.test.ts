@@ -91,33 +91,26 @@ describe.each(backends())('database on %s', (backend) => {
   });
 });
 
-describe.runIf(process.env.TEST_DATABASE_URL)('sessions on PostgreSQL', () => {
-  it('run without JIT compilation, unless the URL sets its own options', async () => {
-    const t = await freshDatabase('postgres');
-    try {
-      expect((await t.db.query<{ jit: string }>('SHOW jit')).rows[0]!.jit).toBe('off');
-      // Options in the URL replace the sessions' default.
-      const own = new URL(process.env.TEST_DATABASE_URL!);
-      own.searchParams.set('options', '-c jit=on');
-      const other = await openPostgres({ url: own.href, poolMax: 1, statementTimeoutMs: 0, log: silentLog });
-      try {
-        expect((await other.query<{ jit: string }>('SHOW jit')).rows[0]!.jit).toBe('on');
-      } finally {
-        await other.close();
-      }
-    } finally {
-      await t.dispose();
-    }
-  });
-});
-
-describe.runIf(process.env.TEST_DATABASE_URL)('transactions on PostgreSQL', () => {
+describe.runIf(process.env.TEST_DATABASE_URL)('sessions and transactions on PostgreSQL', () => {
   let t: TestDatabase;
   beforeAll(async () => {
     t = await freshDatabase('postgres');
   });
   afterAll(async () => {
     await t.dispose();
+  });
+
+  it('run without JIT compilation, unless the URL sets its own options', async () => {
+    expect((await t.db.query<{ jit: string }>('SHOW jit')).rows[0]!.jit).toBe('off');
+    // Options in the URL replace the sessions' default.
+    const own = new URL(process.env.TEST_DATABASE_URL!);
+    own.searchParams.set('options', '-c jit=on');
+    const other = await openPostgres({ url: own.href, poolMax: 1, statementTimeoutMs: 0, log: silentLog });
+    try {
+      expect((await other.query<{ jit: string }>('SHOW jit')).rows[0]!.jit).toBe('on');
+    } finally {
+      await other.close();
+    }
   });
 
   it('fail, and do not end the process, when the server ends the session between statements', async () => {

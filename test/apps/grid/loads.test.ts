@@ -31,16 +31,25 @@ describe.each(backends())('grid loads and snapshots (%s)', (backend) => {
   };
   const circuits = (query = '') =>
     get<{ snapshots: Snapshot[]; totalCount: number }>(`/api/vens/${ven}/circuits/history?${query}`);
-  const metering = (s: number, powers: number[]) =>
+  /** A metering message from `venId` at `s` seconds, with loads c1, c2... of these powers. */
+  const metering = (s: number, powers: number[], venId = ven) =>
     client.publishAsync(
-      `ven/telemetry/${ven}`,
+      `ven/telemetry/${venId}`,
       JSON.stringify({
-        venId: ven,
+        venId,
         timestamp: at(s),
         usedPowerKw: powers.reduce((a, b) => a + b, 0),
         loads: powers.map((p, i) => ({ id: `c${i + 1}`, name: `circuit ${i + 1}`, currentPowerKw: p })),
       }),
       { qos: 1 },
+    );
+
+  /** Waits until `venId`'s current loads start with c1 at `power`. */
+  const untilCurrentC1 = (venId: string, power: number, what: string) =>
+    until(
+      async () =>
+        (await get<{ currentPowerKw: number }[]>(`/api/vens/${venId}/loads`))[0]?.currentPowerKw === power,
+      { what },
     );
 
   beforeAll(async () => {
@@ -173,16 +182,8 @@ describe.each(backends())('grid loads and snapshots (%s)', (backend) => {
 
     // A new reading (loads on its row) after the old ones: its loads are the current ones, and the
     // history holds both.
-    await client.publishAsync(
-      `ven/telemetry/${old}`,
-      JSON.stringify({ venId: old, timestamp: at(3), loads: [{ id: 'c1', currentPowerKw: 9 }] }),
-      { qos: 1 },
-    );
-    await until(
-      async () =>
-        (await get<{ currentPowerKw: number }[]>(`/api/vens/${old}/loads`))[0]?.currentPowerKw === 9,
-      { what: 'loads of the new reading' },
-    );
+    await metering(3, [9], old);
+    await untilCurrentC1(old, 9, 'loads of the new reading');
     const both = await get<{ snapshots: Snapshot[]; totalCount: number }>(
       `/api/vens/${old}/circuits/history`,
     );
@@ -196,16 +197,8 @@ describe.each(backends())('grid loads and snapshots (%s)', (backend) => {
     const late = 'loads-ven-late';
     await oldReading(late, 1, 1);
     await oldReading(late, 3, null);
-    await client.publishAsync(
-      `ven/telemetry/${late}`,
-      JSON.stringify({ venId: late, timestamp: at(2), loads: [{ id: 'c1', currentPowerKw: 2 }] }),
-      { qos: 1 },
-    );
-    await until(
-      async () =>
-        (await get<{ currentPowerKw: number }[]>(`/api/vens/${late}/loads`))[0]?.currentPowerKw === 2,
-      { what: 'loads of the late reading' },
-    );
+    await metering(2, [2], late);
+    await untilCurrentC1(late, 2, 'loads of the late reading');
     // A second message with the same VEN and time is taken for a redelivery: stored once, loads
     // and all. Messages of one client are stored in order: once the next one is, so is this one.
     await client.publishAsync(
@@ -213,16 +206,8 @@ describe.each(backends())('grid loads and snapshots (%s)', (backend) => {
       JSON.stringify({ venId: late, timestamp: at(2), loads: [{ id: 'c2', currentPowerKw: 5 }] }),
       { qos: 1 },
     );
-    await client.publishAsync(
-      `ven/telemetry/${late}`,
-      JSON.stringify({ venId: late, timestamp: at(4), loads: [{ id: 'c1', currentPowerKw: 4 }] }),
-      { qos: 1 },
-    );
-    await until(
-      async () =>
-        (await get<{ currentPowerKw: number }[]>(`/api/vens/${late}/loads`))[0]?.currentPowerKw === 4,
-      { what: 'the message after' },
-    );
+    await metering(4, [4], late);
+    await untilCurrentC1(late, 4, 'the message after');
     const c = await get<{ snapshots: Snapshot[] }>(`/api/vens/${late}/circuits/history`);
     expect(c.snapshots.map((x) => [x.loadId, x.currentPowerKw])).toEqual([
       ['c1', 1],

@@ -19,12 +19,12 @@ import type { Migration } from '../../../platform/db/migrate.ts';
  * differed).
  *
  * Rows stored before keep their loads in `grid_load_readings` (moving them would rewrite the two
- * largest tables at start-up); their `loads` is NULL. A gateway of before 005 still running
- * beside upgraded ones (a rolling upgrade) writes such rows, which the views read, but does not
- * see the loads of new rows until it is upgraded too. A partial index finds those old readings,
+ * largest tables at start-up); their `loads` is NULL. A partial index finds those old readings,
  * and only those: new rows are not in it, so it costs ingest nothing, and for a window holding
  * only new readings the old rows' side of every query is one empty index probe. Building it reads
- * the readings once, during the upgrade (writes to them wait for it).
+ * the readings once, during the upgrade (writes to them wait for it). A gateway of before 005
+ * still running beside upgraded ones (a rolling upgrade) writes old-style rows, which the views
+ * read, but does not see the loads of new rows until it is upgraded too.
  *
  * `grid_reading_loads` is every metering load, old (`grid_row_loads`) or new
  * (`grid_inline_loads`), one row per load. Per-VEN windows reach both through the readings'
