@@ -91,6 +91,12 @@ describe.each(cases)('grid gateway (%s, %s broker)', (backend, broker) => {
   });
 
   it('dispatches an event to online VENs at its start, records acks and reduction, restores on stop', async () => {
+    // An event is dispatched to the VENs online when it opens. On a busy machine the test before
+    // can leave the fleet silent for longer than GRID_OFFLINE_AFTER_MS.
+    await reportUntil(async () => {
+      const vens = await get<{ id: string; status: string }[]>('/api/vens');
+      return fleet.vens.every((v) => vens.some((x) => x.id === v.id && x.status === 'online'));
+    }, 'the fleet online');
     const now = Date.now();
     const created = await server.http.inject({
       method: 'POST',
