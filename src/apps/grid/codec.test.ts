@@ -23,6 +23,13 @@ describe('grid payload codec', () => {
     expect(m).toMatchObject({ venId: 'ven-from-topic', usedPowerKw: 3.5, shedPowerKw: 1.25, loads: [] });
   });
 
+  it('takes VEN ids that can name a live topic, and no others', () => {
+    const withVen = (venId: string) => () => decodeMetering(buf({ venId, timestamp: 1767225600 }), null);
+    for (const ok of ['meter@site-3', 'bldg.7:unit_2', 'v'.repeat(128)]) expect(withVen(ok)().venId).toBe(ok);
+    for (const bad of ['', 'a..b', '.lead', 'trail.', 'a b', 'v'.repeat(129)])
+      expect(withVen(bad), bad).toThrow(/venId missing or invalid/);
+  });
+
   it('dead-letters wrong types instead of guessing', () => {
     expect(() => decodeMetering(buf({ venId: 'v', timestamp: 1767225600, usedPowerKw: '3' }), null)).toThrow(
       /usedPowerKw must be a number/,

@@ -21,6 +21,9 @@ describe('topic patterns', () => {
 
   it('validates names', () => {
     expect(isTopic('grid.telemetry.ven-1a2b3c4d')).toBe(true);
+    // Grid VEN ids may hold @ (and dots, which then separate words).
+    expect(isTopic('grid.telemetry.meter@site-3.b2')).toBe(true);
+    expect(isPattern('grid.telemetry.*@site-3')).toBe(true);
     for (const bad of ['', 'a..b', '.a', 'a.', 'a b', 'a.*', 'x'.repeat(201)])
       expect(isTopic(bad)).toBe(false);
     expect(isPattern('a.*.c')).toBe(true);

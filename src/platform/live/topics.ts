@@ -1,11 +1,12 @@
 /**
- * Topic names and patterns. Topics are dot-separated words (`grid.telemetry.ven-1a2b3c4d`);
- * a pattern may hold `*`, which matches any non-empty run of characters, dots included, so
- * `grid.telemetry.*` matches every VEN and `grid.*` everything of grid.
+ * Topic names and patterns. Topics are dot-separated words of letters, digits and `_:@-`
+ * (`grid.telemetry.ven-1a2b3c4d`, `grid.telemetry.meter@site-3`); a pattern may hold `*`, which
+ * matches any non-empty run of characters, dots included, so `grid.telemetry.*` matches every VEN
+ * and `grid.*` everything of grid.
  */
 
-const TOPIC = /^[A-Za-z0-9_:-]+(\.[A-Za-z0-9_:-]+)*$/;
-const PATTERN = /^[A-Za-z0-9_:*-]+(\.[A-Za-z0-9_:*-]+)*$/;
+const TOPIC = /^[A-Za-z0-9_:@-]+(\.[A-Za-z0-9_:@-]+)*$/;
+const PATTERN = /^[A-Za-z0-9_:@*-]+(\.[A-Za-z0-9_:@*-]+)*$/;
 export const MAX_TOPIC_LENGTH = 200;
 
 export function isTopic(topic: string): boolean {

@@ -1,6 +1,8 @@
+import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFleet, type Fleet } from '../../../src/apps/grid/simulator.ts';
 import { backends } from '../../helpers/db.ts';
+import { WsClient } from '../../helpers/live.ts';
 import { startMosquitto, brokers, type Mosquitto } from '../../helpers/mosquitto.ts';
 import { startTestServer, type TestServer } from '../../helpers/server.ts';
 import { until } from '../../helpers/until.ts';
@@ -165,6 +167,45 @@ describe.each(cases)('grid gateway (%s, %s broker)', (backend, broker) => {
       async () => (await get<{ status: string }>(`/api/vens/${silent.id}`)).status === 'online',
       'back online',
     );
+  });
+
+  it('publishes live telemetry of a VEN whose id holds @, and dead-letters ids no topic can name', async () => {
+    const venId = 'meter@site-3';
+    const ws = await WsClient.connect(server.url);
+    const pub = await mqtt.connectAsync(server.core.mqtt?.url as string, {
+      clientId: `at-publisher-${backend}-${broker}`,
+    });
+    try {
+      expect((await ws.subscribe([`grid.telemetry.${venId}`])).type).toBe('subscribed');
+      const metering = (id: string, usedPowerKw: number) =>
+        pub.publishAsync(
+          `ven/telemetry/${id}`,
+          JSON.stringify({ venId: id, timestamp: Date.now(), usedPowerKw, loads: [{ id: 'c1' }] }),
+          { qos: 1 },
+        );
+      await metering(venId, 1.5);
+      await until(() => ws.events.length > 0, { what: 'live telemetry of meter@site-3' });
+      expect(ws.events[0]).toMatchObject({
+        topic: `grid.telemetry.${venId}`,
+        data: { venId, usedPowerKw: 1.5 },
+      });
+      expect((await get<{ id: string }>(`/api/vens/${encodeURIComponent(venId)}`)).id).toBe(venId);
+
+      // Dots separate a topic's words, so a VEN id cannot start or end with one or hold two in a row.
+      const dl = server.core.mqtt!.deadLetters;
+      const before = await dl.count();
+      for (const id of ['a..b', '.lead', 'trail.']) await metering(id, 2);
+      await until(async () => (await dl.count()) - before === 3, { what: 'three dead letters' });
+      const listed = await get<{ reason: string; payloadBase64: string }[]>('/api/dead-letters?limit=3');
+      expect(listed.map((d) => d.reason)).toEqual(Array(3).fill('venId missing or invalid'));
+      const ids = listed.map(
+        (d) => (JSON.parse(Buffer.from(d.payloadBase64, 'base64').toString()) as { venId: string }).venId,
+      );
+      expect(ids.sort()).toEqual(['.lead', 'a..b', 'trail.']);
+    } finally {
+      ws.close();
+      await pub.endAsync();
+    }
   });
 
   it('still shows a reading stored before payloads became text (migration 004)', async () => {
