@@ -73,6 +73,10 @@ const ID = /^[\w.:@-]{1,128}$/;
  */
 const VEN_ID = /^(?=.{1,128}$)[\w:@-]+(\.[\w:@-]+)*$/;
 
+export function isVenId(v: string): boolean {
+  return VEN_ID.test(v);
+}
+
 export function parseJsonObject(payload: Buffer): Record<string, unknown> {
   // Payloads are stored as received, and PostgreSQL refuses text that is not UTF-8.
   if (!isUtf8(payload)) throw new DeadLetter('payload is not UTF-8');
@@ -89,7 +93,7 @@ export function parseJsonObject(payload: Buffer): Record<string, unknown> {
 
 function venIdOf(o: Record<string, unknown>, fromTopic: string | null): string {
   const v = o.venId ?? o.ven_id ?? fromTopic;
-  if (typeof v !== 'string' || !VEN_ID.test(v)) throw new DeadLetter('venId missing or invalid');
+  if (typeof v !== 'string' || !isVenId(v)) throw new DeadLetter('venId missing or invalid');
   return v;
 }
 

@@ -5,10 +5,11 @@
  * (`{op:"silence", durationSec}` on its command topic) to exercise the heartbeat. MQTT only.
  */
 import { randomBytes } from 'node:crypto';
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import mqtt, { type MqttClient } from 'mqtt';
 import { apiKey, wholeNumber } from '../../platform/cli-options.ts';
 import { AppError } from '../../platform/errors.ts';
+import { isVenId } from './codec.ts';
 
 const TYPES = [
   'hvac',
@@ -255,6 +256,15 @@ export async function startFleet(opts: {
   };
 }
 
+/** `--prefix`: the VEN ids it makes (`<prefix>-001` …) must be ones the gateway takes. */
+function venPrefix(value: string): string {
+  if (!isVenId(`${value}-10000`))
+    throw new InvalidArgumentError(
+      'must be letters, digits and _.:@- (dots only between words), at most 122 characters',
+    );
+  return value;
+}
+
 export function registerSimulator(command: Command): void {
   command
     .description('simulated VENs speaking MQTT: metering, acks, curtailment, silence on request')
@@ -265,7 +275,7 @@ export function registerSimulator(command: Command): void {
       'mqtt://127.0.0.1:1883',
     )
     .option('--interval <ms>', 'metering period in ms', wholeNumber(10), 5000)
-    .option('--prefix <id>', 'VEN id prefix (ids are <prefix>-001 ...)')
+    .option('--prefix <id>', 'VEN id prefix (ids are <prefix>-001 ...)', venPrefix)
     .option('--api-key <key>', 'device API key ck_<id>_<secret> from POST /auth/api-keys', apiKey)
     .option('--username <name>', 'MQTT username (for an API key: its id)')
     .option('--password <secret>', 'MQTT password (for an API key: its secret)')

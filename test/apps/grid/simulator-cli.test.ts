@@ -54,6 +54,10 @@ describe('conflux simulate grid', () => {
     const key = await runCli(['simulate', 'grid', '--api-key', 'not-a-key'], {});
     expect(key.code).toBe(1);
     expect(key.stderr).toMatch(/option '--api-key <key>' argument 'not-a-key' is invalid/);
+    // The gateway would dead-letter every message of VENs named '.x-001' …
+    const prefix = await runCli(['simulate', 'grid', '--prefix', '.x'], {});
+    expect(prefix.code).toBe(1);
+    expect(prefix.stderr).toMatch(/option '--prefix <id>' argument '.x' is invalid. must be letters, digits/);
   });
 
   it('reports, acks a demand-response event and curtails, with a device API key', async () => {
