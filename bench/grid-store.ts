@@ -13,6 +13,8 @@
  *    API on them, with their execution time: with the loads on the readings (as stored now), in
  *    load rows (as stored before migration 005, still read), and half and half (upgraded).
  *    `--jit` runs them with PostgreSQL's JIT compilation on (Conflux's sessions have it off).
+ * 3. A VEN whose metering carries no loads, with 1,000,000 readings: its current loads as migrated
+ *    and, as the baseline, with the view before migration 006.
  */
 import { readFileSync } from 'node:fs';
 import pg from 'pg';
@@ -21,6 +23,7 @@ import { leanTimeSeries } from '../src/apps/grid/migrations/002-lean-time-series
 import { leanIngest } from '../src/apps/grid/migrations/003-lean-ingest.ts';
 import { payloadText } from '../src/apps/grid/migrations/004-payload-text.ts';
 import { loadsInline } from '../src/apps/grid/migrations/005-loads-inline.ts';
+import { currentLoadsHorizon } from '../src/apps/grid/migrations/006-current-loads-horizon.ts';
 import type { LoadReport } from '../src/apps/grid/codec.ts';
 import { inlineLoads, LOAD_SNAPSHOTS, READINGS, snapshotUnit, VEN_UPSERT } from '../src/apps/grid/tables.ts';
 import type { Migration } from '../src/platform/db/migrate.ts';
@@ -86,7 +89,7 @@ type Layout = 'current' | 'before 005' | 'before 003';
 const LOAD_ROW_COLUMNS = columns(LOAD_SNAPSHOTS);
 
 const MIGRATIONS: Record<Layout, Migration[]> = {
-  current: [init, leanTimeSeries, leanIngest, payloadText, loadsInline],
+  current: [init, leanTimeSeries, leanIngest, payloadText, loadsInline, currentLoadsHorizon],
   'before 005': [init, leanTimeSeries, leanIngest, payloadText],
   'before 003': [init, leanTimeSeries],
 };
@@ -305,6 +308,50 @@ async function reads(admin: string, vens: number, perVen: number, layout: ReadLa
   }
 }
 
+/** Readings of the VEN without loads in {@link quietVen}. */
+const QUIET_READINGS = 1_000_000;
+
+/**
+ * A VEN whose metering carries no loads, with a long history, beside 100 VENs that report loads:
+ * its current loads, and every VEN's, as migrated and, as the baseline, with the view of migration
+ * 005 (which read that VEN's readings backwards until one had loads).
+ */
+async function quietVen(admin: string, schema: 'current' | 'before 006') {
+  const { c, drop } = await freshDatabase(
+    admin,
+    schema === 'current' ? MIGRATIONS.current : MIGRATIONS.current.filter((m) => m !== currentLoadsHorizon),
+  );
+  try {
+    await c.query(
+      `INSERT INTO grid_vens (id, name, registration_id, status, last_seen)
+       SELECT id, id, id, 'online', now() FROM (SELECT 'v' || i AS id FROM generate_series(1, 100) i
+                                                UNION ALL SELECT 'quiet') x`,
+    );
+    await c.query(
+      `INSERT INTO grid_readings (ven_id, ts, used_power_kw, payload, loads)
+       SELECT 'v' || v, now() - make_interval(secs => s * 5), 5, '{}',
+              '[["c1","circuit","hvac",7.2,1.5,' || (1 + s * 0.001) || ',true,null]]'
+         FROM generate_series(1, 1000) s, generate_series(1, 100) v
+       UNION ALL
+       SELECT 'quiet', now() - make_interval(secs => s * 5), 3, '{}', '[]' FROM generate_series(1, $1) s`,
+      [QUIET_READINGS],
+    );
+    await c.query('VACUUM ANALYZE');
+    const ms = async (sql: string) => {
+      const r = await c.query<{ 'QUERY PLAN': string }>(`EXPLAIN (ANALYZE, FORMAT TEXT) ${sql}`);
+      return Number(/Execution Time: ([\d.]+)/.exec(r.rows.at(-1)?.['QUERY PLAN'] ?? '')?.[1] ?? NaN);
+    };
+    return {
+      view: schema,
+      'the VEN without loads, ms': await ms(`SELECT * FROM grid_vens_current WHERE id = 'quiet'`),
+      'a VEN with loads, ms': await ms(`SELECT * FROM grid_vens_current WHERE id = 'v7'`),
+      'every VEN with its current loads, ms': await ms('SELECT * FROM grid_vens_current'),
+    };
+  } finally {
+    await drop();
+  }
+}
+
 export default async function gridStore(args: string[]) {
   const admin =
     process.env.BENCH_DATABASE_URL ??
@@ -340,5 +387,10 @@ export default async function gridStore(args: string[]) {
     );
     readRows.push(...read.rows);
   }
-  return { written, reads: readRows };
+  const quiet = [await quietVen(admin, 'before 006'), await quietVen(admin, 'current')];
+  process.stdout.write(
+    `\ngrid-store reads, a VEN whose ${QUIET_READINGS.toLocaleString('en')} readings have no loads, beside 100 VENs with 1,000 readings with loads each\n` +
+      `${table(quiet)}\n`,
+  );
+  return { written, quiet, reads: readRows };
 }

@@ -11,6 +11,7 @@ import { leanTimeSeries } from './migrations/002-lean-time-series.ts';
 import { leanIngest } from './migrations/003-lean-ingest.ts';
 import { payloadText } from './migrations/004-payload-text.ts';
 import { loadsInline } from './migrations/005-loads-inline.ts';
+import { currentLoadsHorizon } from './migrations/006-current-loads-horizon.ts';
 import { deadLetterRoutes } from './routes/dead-letters.ts';
 import { eventRoutes } from './routes/events.ts';
 import { statsRoutes } from './routes/stats.ts';
@@ -117,7 +118,7 @@ async function start(platform: Platform): Promise<Stoppable | undefined> {
 export const grid: AppManifest = {
   name: 'grid',
   prefix: '/api',
-  migrations: [init, leanTimeSeries, leanIngest, payloadText, loadsInline],
+  migrations: [init, leanTimeSeries, leanIngest, payloadText, loadsInline, currentLoadsHorizon],
   routes(http, platform) {
     const { service } = partsOf(platform);
     statsRoutes(http, service);
