@@ -16,6 +16,7 @@ describe('loadConfig', () => {
     [{ DATABASE_URL: 'not a url' }, /DATABASE_URL: is not a valid URL/],
     [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL: must be one of/],
     [{ NODE_ENV: 'staging' }, /NODE_ENV: must be one of/],
+    [{ LIVE_DURABLE_TOPICS: 'grid.*,a..b' }, /LIVE_DURABLE_TOPICS: 'a..b' is not a topic pattern/],
   ])('names the variable and the problem: %o', (env, message) => {
     expect(() => loadConfig(env)).toThrow(message);
   });
@@ -28,6 +29,11 @@ describe('loadConfig', () => {
       expect(e).toBeInstanceOf(ConfigError);
       expect((e as ConfigError).problems).toHaveLength(2);
     }
+  });
+
+  it('takes the durable topic patterns the live channel takes, @ included', () => {
+    const c = loadConfig({ LIVE_DURABLE_TOPICS: 'grid.events,grid.telemetry.meter@site-3,archery.*' });
+    expect(c.live.durableTopics).toEqual(['grid.events', 'grid.telemetry.meter@site-3', 'archery.*']);
   });
 
   it('parses APPS as a list', () => {

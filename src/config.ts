@@ -11,6 +11,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
+import { isPattern } from './platform/live/topics.ts';
 
 export type NodeEnv = 'development' | 'production' | 'test';
 
@@ -578,9 +579,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     },
     archery: { devMode, wsChannel },
   };
-  const badPattern = config.live.durableTopics.find(
-    (p) => !/^[A-Za-z0-9_:*-]+(\.[A-Za-z0-9_:*-]+)*$/.test(p),
-  );
+  const badPattern = config.live.durableTopics.find((p) => !isPattern(p));
   if (badPattern !== undefined)
     r.problems.push(`LIVE_DURABLE_TOPICS: '${badPattern}' is not a topic pattern`);
   if (config.live.fanout === 'valkey' && config.valkey.url === null)

@@ -23,10 +23,11 @@ describe('grid payload codec', () => {
     expect(m).toMatchObject({ venId: 'ven-from-topic', usedPowerKw: 3.5, shedPowerKw: 1.25, loads: [] });
   });
 
-  it('takes VEN ids that can name a live topic, and no others', () => {
+  it('takes VEN ids of 1–128 letters, digits and _.:@-', () => {
     const withVen = (venId: string) => () => decodeMetering(buf({ venId, timestamp: 1767225600 }), null);
-    for (const ok of ['meter@site-3', 'bldg.7:unit_2', 'v'.repeat(128)]) expect(withVen(ok)().venId).toBe(ok);
-    for (const bad of ['', 'a..b', '.lead', 'trail.', 'a b', 'v'.repeat(129)])
+    for (const ok of ['meter@site-3', 'bldg.7:unit_2', 'a..b', 'v'.repeat(128)])
+      expect(withVen(ok)().venId).toBe(ok);
+    for (const bad of ['', 'a b', 'a/b', 'v'.repeat(129)])
       expect(withVen(bad), bad).toThrow(/venId missing or invalid/);
   });
 

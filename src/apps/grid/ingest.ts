@@ -8,6 +8,7 @@ import type { GridConfig } from '../../config.ts';
 import type { BatchWriter } from '../../platform/ingest/batch-writer.ts';
 import { isoFormatter } from '../../platform/iso-time.ts';
 import type { LiveChannel } from '../../platform/live/port.ts';
+import { isTopic } from '../../platform/live/topics.ts';
 import { DeadLetter, type MessageHandler, type MqttMessage } from '../../platform/mqtt/port.ts';
 import {
   classify,
@@ -69,6 +70,12 @@ export class GridIngest {
   private readonly knownEvents = new Set<string>();
   /** Per topic (one per VEN and kind): what it carries and the VEN id its name holds, if any. */
   private readonly kinds = new Map<string, { kind: Kind; venFromTopic: string | null }>();
+  /**
+   * Each VEN's live telemetry topic, or null when its id cannot name one (dots at its start or end,
+   * or two in a row: topic words are separated by single dots). Such a VEN is stored as any other;
+   * only its telemetry is not published live, which is logged once.
+   */
+  private readonly telemetryTopics = new Map<string, string | null>();
   /** One function for every telemetry event's `catch`, not a closure per message. */
   private readonly livePublishFailed = (e: unknown) => this.log.debug({ err: e }, 'live publish failed');
   /** Formats the times VENs report (see `isoFormatter`). */
@@ -219,9 +226,10 @@ export class GridIngest {
       this.statuses.set(venId, 'online');
       void this.live.publish('grid.vens', { venId, status: 'online' }).catch(() => undefined);
     }
-    if (m !== null) {
+    const topic = m === null ? null : this.telemetryTopic(venId);
+    if (m !== null && topic !== null) {
       void this.live
-        .publish(`grid.telemetry.${venId}`, {
+        .publish(topic, {
           venId,
           timestamp: this.readingTime(m.timestamp.getTime()),
           usedPowerKw: m.usedPowerKw,
@@ -233,6 +241,23 @@ export class GridIngest {
         })
         .catch(this.livePublishFailed);
     }
+  }
+
+  private telemetryTopic(venId: string): string | null {
+    let topic = this.telemetryTopics.get(venId);
+    if (topic === undefined) {
+      topic = `grid.telemetry.${venId}`;
+      if (!isTopic(topic)) {
+        this.log.warn(
+          { venId },
+          'VEN id cannot name a live topic (dots must separate words): its telemetry is stored but not published live',
+        );
+        topic = null;
+      }
+      if (this.telemetryTopics.size >= 100_000) this.telemetryTopics.clear();
+      this.telemetryTopics.set(venId, topic);
+    }
+    return topic;
   }
 
   private async storeAck(a: Ack, receivedMs: number) {

@@ -9,6 +9,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import mqtt, { type MqttClient } from 'mqtt';
 import { apiKey, wholeNumber } from '../../platform/cli-options.ts';
 import { AppError } from '../../platform/errors.ts';
+import { isTopic } from '../../platform/live/topics.ts';
 import { isVenId } from './codec.ts';
 
 const TYPES = [
@@ -256,9 +257,13 @@ export async function startFleet(opts: {
   };
 }
 
-/** `--prefix`: the VEN ids it makes (`<prefix>-001` …) must be ones the gateway takes. */
+/**
+ * `--prefix`: the VEN ids it makes (`<prefix>-001` …) must be ones the gateway takes, and name
+ * their live telemetry topics.
+ */
 function venPrefix(value: string): string {
-  if (!isVenId(`${value}-10000`))
+  const id = `${value}-10000`;
+  if (!isVenId(id) || !isTopic(`grid.telemetry.${id}`))
     throw new InvalidArgumentError(
       'must be letters, digits and _.:@- (dots only between words), at most 122 characters',
     );

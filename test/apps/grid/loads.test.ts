@@ -216,39 +216,45 @@ describe.each(backends())('grid loads and snapshots (%s)', (backend) => {
     ]);
   });
 
-  it("keeps a VEN's loads through metering without any, for its newest 1,000 readings", async () => {
-    const quiet = 'loads-ven-quiet';
-    const base = t0 - 3_600_000;
-    const publish = (n: number, loads: object[]) =>
-      client.publishAsync(
-        `ven/telemetry/${quiet}`,
-        JSON.stringify({ venId: quiet, timestamp: base + n * 1000, usedPowerKw: 1, loads }),
-        { qos: 1 },
-      );
-    const stored = (n: number) =>
-      until(
-        async () =>
-          Number(
-            (
-              await server.core.db.query<{ n: number }>(
-                'SELECT count(*) AS n FROM grid_readings WHERE ven_id = $1',
-                [quiet],
-              )
-            ).rows[0]?.n,
-          ) === n,
-        { what: `${n} readings`, timeoutMs: 30_000 },
-      );
-    const current = () => get<{ id: string; currentPowerKw: number }[]>(`/api/vens/${quiet}/loads`);
-    await publish(0, [{ id: 'c1', currentPowerKw: 3 }]);
-    await Promise.all(Array.from({ length: 999 }, (_, i) => publish(i + 1, [])));
-    await stored(1000);
-    expect((await current()).map((l) => [l.id, l.currentPowerKw])).toEqual([['c1', 3]]);
-    // One more: the reading with loads is now the 1,001st newest, past what is looked at (migration 006).
-    await publish(1000, []);
-    await stored(1001);
-    expect(await current()).toEqual([]);
-    expect((await get<{ loads: unknown[] }>(`/api/vens/${quiet}`)).loads).toEqual([]);
-  });
+  it.each([
+    ['on its row', 'loads-ven-quiet'],
+    ['in a load row, stored before 005', 'loads-ven-quiet-old'],
+  ])(
+    "keeps a VEN's loads through metering without any, for its newest 1,000 readings (loads %s)",
+    async (where, quiet) => {
+      const base = t0 - 3_600_000;
+      const publish = (n: number, loads: object[]) =>
+        client.publishAsync(
+          `ven/telemetry/${quiet}`,
+          JSON.stringify({ venId: quiet, timestamp: base + n * 1000, usedPowerKw: 1, loads }),
+          { qos: 1 },
+        );
+      const stored = (n: number) =>
+        until(
+          async () =>
+            Number(
+              (
+                await server.core.db.query<{ n: number }>(
+                  'SELECT count(*) AS n FROM grid_readings WHERE ven_id = $1',
+                  [quiet],
+                )
+              ).rows[0]?.n,
+            ) === n,
+          { what: `${n} readings`, timeoutMs: 30_000 },
+        );
+      const current = () => get<{ id: string; currentPowerKw: number }[]>(`/api/vens/${quiet}/loads`);
+      if (where === 'on its row') await publish(0, [{ id: 'c1', currentPowerKw: 3 }]);
+      else await oldReading(quiet, -3600, 3); // at `base`, as `publish(0)` would be
+      await Promise.all(Array.from({ length: 999 }, (_, i) => publish(i + 1, [])));
+      await stored(1000);
+      expect((await current()).map((l) => [l.id, l.currentPowerKw])).toEqual([['c1', 3]]);
+      // One more: the reading with loads is now the 1,001st newest, past what is looked at (migration 006).
+      await publish(1000, []);
+      await stored(1001);
+      expect(await current()).toEqual([]);
+      expect((await get<{ loads: unknown[] }>(`/api/vens/${quiet}`)).loads).toEqual([]);
+    },
+  );
 
   it('deletes every reading, load row and snapshot of a deleted VEN', async () => {
     for (const id of [ven, old]) {
