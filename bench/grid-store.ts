@@ -60,6 +60,13 @@ function arg(args: string[], name: string, fallback: string): string {
  */
 let sessionOptions = SESSION_OPTIONS;
 
+/** `sql` run under EXPLAIN ANALYZE: the lines of its plan, and its execution time in ms. */
+async function explain(c: pg.Client, sql: string, params: unknown[] = []) {
+  const r = await c.query<{ 'QUERY PLAN': string }>(`EXPLAIN (ANALYZE, FORMAT TEXT) ${sql}`, params);
+  const plan = r.rows.map((x) => x['QUERY PLAN']);
+  return { plan, ms: Number(/Execution Time: ([\d.]+)/.exec(plan.at(-1) ?? '')?.[1] ?? NaN) };
+}
+
 /** A fresh database with `migrations` applied, and one connection to it. */
 async function freshDatabase(admin: string, migrations: Migration[]) {
   const url = await createDatabase(admin);
@@ -283,9 +290,7 @@ async function reads(admin: string, vens: number, perVen: number, layout: ReadLa
     ];
     const rows: Record<string, string | number>[] = [];
     for (const [name, sql, params] of queries) {
-      const r = await c.query<{ 'QUERY PLAN': string }>(`EXPLAIN (ANALYZE, FORMAT TEXT) ${sql}`, params);
-      const plan = r.rows.map((x) => x['QUERY PLAN']);
-      const ms = Number(/Execution Time: ([\d.]+)/.exec(plan.at(-1) ?? '')?.[1] ?? NaN);
+      const { plan, ms } = await explain(c, sql, params);
       // How the large tables are reached (the others are empty here).
       const scans = new Set<string>();
       for (const line of plan) {
@@ -337,10 +342,7 @@ async function quietVen(admin: string, schema: 'current' | 'before 006') {
       [QUIET_READINGS],
     );
     await c.query('VACUUM ANALYZE');
-    const ms = async (sql: string) => {
-      const r = await c.query<{ 'QUERY PLAN': string }>(`EXPLAIN (ANALYZE, FORMAT TEXT) ${sql}`);
-      return Number(/Execution Time: ([\d.]+)/.exec(r.rows.at(-1)?.['QUERY PLAN'] ?? '')?.[1] ?? NaN);
-    };
+    const ms = async (sql: string) => (await explain(c, sql)).ms;
     return {
       view: schema,
       'the VEN without loads, ms': await ms(`SELECT * FROM grid_vens_current WHERE id = 'quiet'`),

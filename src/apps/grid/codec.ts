@@ -3,6 +3,7 @@
  * {@link DeadLetter} with a reason a person can act on. Nothing here trusts the payload.
  */
 import { isUtf8 } from 'node:buffer';
+import { isTopic } from '../../platform/live/topics.ts';
 import { DeadLetter } from '../../platform/mqtt/port.ts';
 
 export interface LoadReport {
@@ -70,6 +71,15 @@ const ID = /^[\w.:@-]{1,128}$/;
 /** Whether the gateway takes `v` as a VEN id. */
 export function isVenId(v: string): boolean {
   return ID.test(v);
+}
+
+/**
+ * The live topic of a VEN's telemetry, or null when its id cannot name one: topic words are
+ * separated by single dots, so an id with a dot at its start or end, or two in a row, names none.
+ */
+export function telemetryTopic(venId: string): string | null {
+  const topic = `grid.telemetry.${venId}`;
+  return isTopic(topic) ? topic : null;
 }
 
 export function parseJsonObject(payload: Buffer): Record<string, unknown> {

@@ -8,7 +8,6 @@ import type { GridConfig } from '../../config.ts';
 import type { BatchWriter } from '../../platform/ingest/batch-writer.ts';
 import { isoFormatter } from '../../platform/iso-time.ts';
 import type { LiveChannel } from '../../platform/live/port.ts';
-import { isTopic } from '../../platform/live/topics.ts';
 import { DeadLetter, type MessageHandler, type MqttMessage } from '../../platform/mqtt/port.ts';
 import {
   classify,
@@ -17,6 +16,7 @@ import {
   decodeMetering,
   decodeStatus,
   parseJsonObject,
+  telemetryTopic,
   type Ack,
   type Metering,
 } from './codec.ts';
@@ -71,9 +71,8 @@ export class GridIngest {
   /** Per topic (one per VEN and kind): what it carries and the VEN id its name holds, if any. */
   private readonly kinds = new Map<string, { kind: Kind; venFromTopic: string | null }>();
   /**
-   * Each VEN's live telemetry topic, or null when its id cannot name one (dots at its start or end,
-   * or two in a row: topic words are separated by single dots). Such a VEN is stored as any other;
-   * only its telemetry is not published live, which is logged once.
+   * Each VEN's live telemetry topic (see `telemetryTopic`), or null when its id names none. Such a
+   * VEN is stored as any other; only its telemetry is not published live, which is logged once.
    */
   private readonly telemetryTopics = new Map<string, string | null>();
   /** One function for every telemetry event's `catch`, not a closure per message. */
@@ -226,34 +225,32 @@ export class GridIngest {
       this.statuses.set(venId, 'online');
       void this.live.publish('grid.vens', { venId, status: 'online' }).catch(() => undefined);
     }
-    const topic = m === null ? null : this.telemetryTopic(venId);
-    if (m !== null && topic !== null) {
-      void this.live
-        .publish(topic, {
-          venId,
-          timestamp: this.readingTime(m.timestamp.getTime()),
-          usedPowerKw: m.usedPowerKw,
-          shedPowerKw: m.shedPowerKw,
-          requestedReductionKw: m.requestedReductionKw,
-          eventId: m.eventId,
-          batterySoc: m.batterySoc,
-          loads: m.loads,
-        })
-        .catch(this.livePublishFailed);
-    }
+    if (m === null) return;
+    const topic = this.liveTopicOf(venId);
+    if (topic === null) return;
+    void this.live
+      .publish(topic, {
+        venId,
+        timestamp: this.readingTime(m.timestamp.getTime()),
+        usedPowerKw: m.usedPowerKw,
+        shedPowerKw: m.shedPowerKw,
+        requestedReductionKw: m.requestedReductionKw,
+        eventId: m.eventId,
+        batterySoc: m.batterySoc,
+        loads: m.loads,
+      })
+      .catch(this.livePublishFailed);
   }
 
-  private telemetryTopic(venId: string): string | null {
+  private liveTopicOf(venId: string): string | null {
     let topic = this.telemetryTopics.get(venId);
     if (topic === undefined) {
-      topic = `grid.telemetry.${venId}`;
-      if (!isTopic(topic)) {
+      topic = telemetryTopic(venId);
+      if (topic === null)
         this.log.warn(
           { venId },
           'VEN id cannot name a live topic (dots must separate words): its telemetry is stored but not published live',
         );
-        topic = null;
-      }
       if (this.telemetryTopics.size >= 100_000) this.telemetryTopics.clear();
       this.telemetryTopics.set(venId, topic);
     }

@@ -9,8 +9,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import mqtt, { type MqttClient } from 'mqtt';
 import { apiKey, wholeNumber } from '../../platform/cli-options.ts';
 import { AppError } from '../../platform/errors.ts';
-import { isTopic } from '../../platform/live/topics.ts';
-import { isVenId } from './codec.ts';
+import { isVenId, telemetryTopic } from './codec.ts';
 
 const TYPES = [
   'hvac',
@@ -263,7 +262,7 @@ export async function startFleet(opts: {
  */
 function venPrefix(value: string): string {
   const id = `${value}-10000`;
-  if (!isVenId(id) || !isTopic(`grid.telemetry.${id}`))
+  if (!isVenId(id) || telemetryTopic(id) === null)
     throw new InvalidArgumentError(
       'must be letters, digits and _.:@- (dots only between words), at most 122 characters',
     );
