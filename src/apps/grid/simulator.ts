@@ -21,6 +21,7 @@ const TYPES = [
   'refrigerator',
   'battery',
 ];
+const SHEDDABLE_TYPES = TYPES.filter((t) => t !== 'refrigerator');
 const AMPS = [15, 20, 30, 40, 50];
 
 interface Circuit {
@@ -42,6 +43,8 @@ export class SimulatedVen {
   eventId: string | null = null;
   requestedKw: number | null = null;
   silentUntil = 0;
+  /** The ack of the last `event` command, repeated (with a new timestamp) if it comes again. */
+  private lastEvent: { correlationId: unknown; ack: Record<string, unknown> } | null = null;
   private readonly rand: () => number;
 
   constructor(id: string, rand: () => number = Math.random) {
@@ -49,14 +52,17 @@ export class SimulatedVen {
     this.rand = rand;
     const n = 4 + Math.floor(rand() * 5);
     this.circuits = Array.from({ length: n }, (_, i) => {
-      const type = TYPES[Math.floor(rand() * TYPES.length)]!;
+      // A VEN in the programme has something to shed: its second circuit is never critical.
+      const sheddable = i === 1;
+      const types = sheddable ? SHEDDABLE_TYPES : TYPES;
+      const type = types[Math.floor(rand() * types.length)]!;
       return {
         id: `c${i + 1}`,
         name: `${type} ${i + 1}`,
         type,
         breakerAmps: AMPS[Math.floor(rand() * AMPS.length)]!,
-        // Fridges and at least the first circuit keep running whatever happens.
-        critical: i === 0 || type === 'refrigerator' || rand() < 0.2,
+        // Fridges and the first circuit keep running whatever happens.
+        critical: !sheddable && (i === 0 || type === 'refrigerator' || rand() < 0.2),
         utilisation: 0.2 + rand() * 0.6,
         curtailed: false,
         shedKw: 0,
@@ -104,12 +110,16 @@ export class SimulatedVen {
     const base = { venId: this.id, correlationId: cmd.correlationId ?? null, timestamp: now };
     switch (cmd.op) {
       case 'event': {
+        // A repeated command (a gateway that crashed between PUBACK and COMMIT sends it again)
+        // changes nothing: the circuits it curtailed are already off.
+        if (cmd.correlationId != null && this.lastEvent?.correlationId === cmd.correlationId)
+          return { ...this.lastEvent.ack, timestamp: now };
         const eventId = typeof cmd.eventId === 'string' ? cmd.eventId : null;
         const shedKw = typeof cmd.shedKw === 'number' ? cmd.shedKw : 0;
         const curtailed = [];
         let total = 0;
         for (const c of this.circuits
-          .filter((x) => !x.critical)
+          .filter((x) => !x.critical && !x.curtailed)
           .sort((a, b) => this.power(b) - this.power(a))) {
           if (total >= shedKw && curtailed.length > 0) break;
           const original = this.power(c);
@@ -127,7 +137,7 @@ export class SimulatedVen {
         }
         this.eventId = eventId;
         this.requestedKw = shedKw;
-        return {
+        const ack = {
           ...base,
           op: 'event',
           status: 'accepted',
@@ -136,9 +146,12 @@ export class SimulatedVen {
           actualShedKw: r3(total),
           circuitsCurtailed: curtailed,
         };
+        this.lastEvent = { correlationId: cmd.correlationId, ack };
+        return ack;
       }
       case 'restore': {
         for (const c of this.circuits) c.curtailed = false;
+        this.lastEvent = null;
         const eventId = this.eventId ?? (typeof cmd.eventId === 'string' ? cmd.eventId : null);
         this.eventId = null;
         this.requestedKw = null;
