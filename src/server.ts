@@ -134,7 +134,12 @@ export async function openCore(config: Config, log: Logger, opts: CoreOptions = 
   const metrics = createMetrics(db);
   const jobs = new PgJobQueue(db);
   const { auth, jwtSecret } = createAuth(config, db, log);
-  const { store: objects, events: objectEvents } = await createObjects(config, db, log, jwtSecret);
+  const { store: objects, events: objectEvents } = await createObjects(config, db, log, jwtSecret).catch(
+    async (e: unknown) => {
+      await close();
+      throw e;
+    },
+  );
   readiness.register('objects', () => objects.ready());
   let kv: KeyValueStore;
   try {
