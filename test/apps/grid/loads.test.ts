@@ -222,13 +222,8 @@ describe.each(backends())('grid loads and snapshots (%s)', (backend) => {
   ])(
     "keeps a VEN's loads through metering without any, for its newest 1,000 readings (loads %s)",
     async (where, quiet) => {
-      const base = t0 - 3_600_000;
-      const publish = (n: number, loads: object[]) =>
-        client.publishAsync(
-          `ven/telemetry/${quiet}`,
-          JSON.stringify({ venId: quiet, timestamp: base + n * 1000, usedPowerKw: 1, loads }),
-          { qos: 1 },
-        );
+      // The n-th reading, an hour before the others' (one second apart); loads c1.. of these powers.
+      const publish = (n: number, powers: number[]) => metering(n - 3600, powers, quiet);
       const stored = (n: number) =>
         until(
           async () =>
@@ -243,8 +238,8 @@ describe.each(backends())('grid loads and snapshots (%s)', (backend) => {
           { what: `${n} readings`, timeoutMs: 30_000 },
         );
       const current = () => get<{ id: string; currentPowerKw: number }[]>(`/api/vens/${quiet}/loads`);
-      if (where === 'on its row') await publish(0, [{ id: 'c1', currentPowerKw: 3 }]);
-      else await oldReading(quiet, -3600, 3); // at `base`, as `publish(0)` would be
+      if (where === 'on its row') await publish(0, [3]);
+      else await oldReading(quiet, -3600, 3); // where `publish(0)` would be
       await Promise.all(Array.from({ length: 999 }, (_, i) => publish(i + 1, [])));
       await stored(1000);
       expect((await current()).map((l) => [l.id, l.currentPowerKw])).toEqual([['c1', 3]]);
